@@ -1,8 +1,15 @@
 // One migration runner for the service, `npm run migrate` and the tests. Forward-only (SPEC §12).
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { FileMigrationProvider, type Kysely, type MigrationResult, Migrator, sql } from "kysely";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import {
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  type MigrationResult,
+  Migrator,
+  sql,
+} from "kysely";
 
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../migrations");
 
@@ -12,11 +19,26 @@ const MIGRATION_LOCK_KEY = 0x5355_4152; // "SUAR"
 // biome-ignore lint/suspicious/noExplicitAny: the migrator is schema-agnostic
 type AnyDb = Kysely<any>;
 
+/**
+ * Kysely's FileMigrationProvider imports from inside node_modules, where a TypeScript loader (tsx, vitest)
+ * may not reach; importing from this module keeps migrations loadable wherever the application's code is.
+ */
+class MigrationFolder implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const files = (await fs.readdir(MIGRATIONS_DIR)).filter(
+      (f) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith(".d.ts"),
+    );
+    const migrations: Record<string, Migration> = {};
+    for (const file of files.sort()) {
+      const module = (await import(pathToFileURL(path.join(MIGRATIONS_DIR, file)).href)) as Migration;
+      migrations[file.replace(/\.(ts|js|mjs)$/, "")] = { up: module.up, down: module.down };
+    }
+    return migrations;
+  }
+}
+
 function migrator(db: AnyDb): Migrator {
-  return new Migrator({
-    db,
-    provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }),
-  });
+  return new Migrator({ db, provider: new MigrationFolder() });
 }
 
 export class MigrationError extends Error {}

@@ -111,7 +111,7 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
       algorithm: "HS256",
       iss: options.issuer,
       aud: options.audience,
-      expiresIn: options.ttlSeconds * 1000,
+      expiresIn: `${options.ttlSeconds}s`,
     },
     verify: {
       algorithms: ["HS256"],

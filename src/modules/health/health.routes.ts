@@ -39,13 +39,11 @@ export const healthRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
       }
       const pending = await pendingMigrations(db);
       const ready = pending.length === 0;
-      return reply
-        .code(ready ? 200 : 503)
-        .send({
-          status: ready ? "ready" : "not_ready",
-          database: "ok",
-          migrations: ready ? "current" : "pending",
-        });
+      return reply.code(ready ? 200 : 503).send({
+        status: ready ? "ready" : "not_ready",
+        database: "ok",
+        migrations: ready ? "current" : "pending",
+      });
     },
   );
 };
