@@ -42,9 +42,10 @@ export async function createUser(
   username: string,
   options: { isAdmin?: boolean; password?: string } = {},
 ): Promise<{ id: string; username: string }> {
+  if (options.password === undefined && passwordHash === undefined) passwordHash = hashPassword(PASSWORD);
   const hash =
     options.password === undefined
-      ? await (passwordHash ??= hashPassword(PASSWORD))
+      ? await (passwordHash as Promise<string>)
       : await hashPassword(options.password);
   return db
     .insertInto("users")
