@@ -75,7 +75,7 @@ const matrix: Array<{
   name: string;
   method: "GET" | "POST" | "PATCH";
   url: () => string;
-  body?: (persona: Persona) => unknown;
+  body?: (persona: Persona) => Record<string, unknown>;
   expect: number[];
 }> = [
   {

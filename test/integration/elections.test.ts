@@ -46,7 +46,7 @@ async function electionWithCommittee(
 const call = (
   method: "GET" | "POST" | "PATCH" | "DELETE",
   url: string,
-  payload?: unknown,
+  payload?: Record<string, unknown>,
   token = committeeToken,
 ) => app.inject({ method, url, headers: bearer(token), ...(payload === undefined ? {} : { payload }) });
 

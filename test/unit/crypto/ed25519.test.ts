@@ -77,7 +77,7 @@ describe("Ed25519 on libsodium", () => {
   });
 
   it("derives the same key pair from the same seed and the public key from the secret key", () => {
-    const seed = fromHex("00".repeat(31) + "01");
+    const seed = fromHex(`${"00".repeat(31)}01`);
     expect(toHex(ed25519KeyPairFromSeed(seed).secretKey)).toBe(toHex(ed25519KeyPairFromSeed(seed).secretKey));
     const keys = generateEd25519KeyPair();
     expect(toHex(ed25519PublicKeyOf(keys.secretKey))).toBe(toHex(keys.publicKey));

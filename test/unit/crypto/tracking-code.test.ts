@@ -8,9 +8,9 @@ describe("tracking codes", () => {
   it("are the first 50 bits of the leaf hash in Crockford base32, as two groups of five", () => {
     expect(trackingCodeFromLeafHash(new Uint8Array(32))).toBe("00000-00000");
     expect(trackingCodeFromLeafHash(new Uint8Array(32).fill(0xff))).toBe("ZZZZZ-ZZZZZ");
-    // 0x08 0x86 0x42 ... = 00001 00010 00011 00100 ... : symbols 1, 2, 3, 4, ...
-    const hash = fromHex(`0886429ca8${"00".repeat(27)}`);
-    expect(trackingCodeFromLeafHash(hash)).toBe("12345-8AM00");
+    // 0x08 0x86 0x42 0x98 … = 00001 00010 00011 00100 00101 00110 … : symbols 1, 2, …, 9, A (ten)
+    const hash = fromHex(`08864298e84a80${"00".repeat(25)}`);
+    expect(trackingCodeFromLeafHash(hash)).toBe("12345-6789A");
   });
 
   it("depend only on the first 50 bits", () => {
