@@ -1,6 +1,5 @@
 // buildApp(config, overrides): the whole HTTP application as one Fastify instance, used by the server, the
 // tests and the OpenAPI script alike. It owns no process concerns (ports, signals, the database's lifetime).
-import { randomBytes, randomUUID } from "node:crypto";
 import cors from "@fastify/cors";
 import helmet from "@fastify/helmet";
 import swagger from "@fastify/swagger";
@@ -13,6 +12,7 @@ import {
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
 import type { Config } from "./config.js";
+import { newId, randomSecret } from "./crypto/random.js";
 import type { Db } from "./db/database.js";
 import { auditRoutes } from "./modules/audit/audit.routes.js";
 import { electionRoutes } from "./modules/elections/elections.routes.js";
@@ -50,7 +50,7 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
     logger: overrides.logger ?? loggerOptions(config, overrides.logStream),
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
-    genReqId: () => randomUUID(),
+    genReqId: () => newId(),
     routerOptions: { maxParamLength: 200 },
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -104,7 +104,7 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
 
   let jwtSecret = config.JWT_SECRET;
   if (jwtSecret === undefined) {
-    jwtSecret = randomBytes(32).toString("base64url");
+    jwtSecret = randomSecret();
     app.log.warn("JWT_SECRET is unset: using a random key, so a restart signs everybody out");
   }
   await app.register(authPlugin, {

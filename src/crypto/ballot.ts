@@ -38,7 +38,7 @@ export type BallotContent = SealedBallot & {
 export type BallotChoice = {
   readonly electionId: string;
   readonly ballotId: string;
-  /** The candidate's ballot number (nomor urut), 1..255 in the format; the election bounds it further. */
+  /** The candidate's ballot number (nomor urut) 1..255, or 0 for a blank vote (SPEC §4); the election bounds it further. */
   readonly candidateNumber: number;
 };
 
@@ -70,10 +70,10 @@ export function checkedCiphertext(ciphertext: Uint8Array): Uint8Array {
 export function encodeBallotChoice(choice: BallotChoice): Uint8Array {
   if (
     !Number.isInteger(choice.candidateNumber) ||
-    choice.candidateNumber < 1 ||
+    choice.candidateNumber < 0 ||
     choice.candidateNumber > 255
   ) {
-    throw new CryptoFormatError("MALFORMED_BALLOT_CHOICE", "candidate number must be 1..255");
+    throw new CryptoFormatError("MALFORMED_BALLOT_CHOICE", "candidate number must be 0 (blank) or 1..255");
   }
   return new ByteWriter()
     .bytes(utf8(BALLOT_CHOICE_DOMAIN))
@@ -93,6 +93,5 @@ export function decodeBallotChoice(plaintext: Uint8Array): BallotChoice {
   const ballotId = bytesToUuid(reader.fixed(16));
   const candidateNumber = reader.uint8();
   reader.end();
-  if (candidateNumber === 0) throw new CryptoFormatError("MALFORMED_BALLOT_CHOICE", "candidate number 0");
   return { electionId, ballotId, candidateNumber };
 }

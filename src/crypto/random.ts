@@ -1,5 +1,5 @@
-// Random values people read or type: one-time passwords in Crockford base32 (no I, L, O, U), grouped.
-import { randomBytes } from "node:crypto";
+// Random values: one-time passwords people read and type (Crockford base32, no I, L, O, U, grouped), ids, secrets.
+import { randomBytes, randomUUID } from "node:crypto";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -11,4 +11,14 @@ export function generateOneTimePassword(groups = 4): string {
   const out: string[] = [];
   for (let g = 0; g < groups; g++) out.push(chars.slice(g * 4, g * 4 + 4).join(""));
   return out.join("-");
+}
+
+/** A random (version 4) UUID: the ids of elections, candidates, TPS and events carry no meaning or time. */
+export function newId(): string {
+  return randomUUID();
+}
+
+/** A random secret of `bytes` bytes, base64url-encoded (for keys made at start when none is configured). */
+export function randomSecret(bytes = 32): string {
+  return randomBytes(bytes).toString("base64url");
 }

@@ -1,7 +1,7 @@
 // The audit chain's hashing rule, shared by the writer and the checker. An event's hash commits to every
 // column and to the previous event's hash, so altering, deleting, inserting or reordering a stored event breaks
 // the chain at that event.
-import { createHash } from "node:crypto";
+import { sha256 } from "../../crypto/hash.js";
 import { canonicalJson } from "../../lib/canonical-json.js";
 
 export const SYSTEM_CHAIN = "00000000-0000-0000-0000-000000000000";
@@ -36,5 +36,5 @@ export function auditEventHash(prevHash: Buffer, event: ChainedFields): Buffer {
     target_id: event.target_id,
     target_type: event.target_type,
   });
-  return createHash("sha256").update(DOMAIN).update(prevHash).update(body, "utf8").digest();
+  return sha256(Buffer.from(DOMAIN, "utf8"), prevHash, Buffer.from(body, "utf8"));
 }

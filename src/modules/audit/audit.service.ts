@@ -1,8 +1,8 @@
 // Audit events (SPEC §11): written in the same transaction as the state change they describe, appended to a
 // per-election hash chain (or the system chain), listed with cursor pagination, and checked by recomputing the
 // chain. Events hold ids and codes only — never personal data or secrets.
-import { randomUUID } from "node:crypto";
 import { sql, type Transaction } from "kysely";
+import { newId } from "../../crypto/random.js";
 import type { AuditEventRow, DB, Executor } from "../../db/database.js";
 import { decodeCursor, encodeCursor } from "../../lib/cursor.js";
 import { auditEventHash, GENESIS_HASH, SYSTEM_CHAIN } from "./audit.chain.js";
@@ -45,7 +45,7 @@ export async function recordAuditEvent(
   const event = {
     election_id: chain,
     seq: (head?.seq ?? 0) + 1,
-    id: randomUUID(),
+    id: newId(),
     occurred_at: new Date(),
     actor_id: actor.id,
     actor_role: actor.role,

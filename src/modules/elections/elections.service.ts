@@ -2,8 +2,8 @@
 // draft → open → closed → tallied → certified, or cancelled. Every change locks the election row first, so an
 // edit and a transition of the same election never interleave, and writes its audit event in the same
 // transaction. A refused transition is recorded too, in its own transaction, so witnesses see attempts.
-import { randomUUID } from "node:crypto";
 import { sql, type Transaction } from "kysely";
+import { newId } from "../../crypto/random.js";
 import type { DB, Db, Election, ElectionStatus, Executor, MemberRole, TimeZone } from "../../db/database.js";
 import { decodeCursor, encodeCursor } from "../../lib/cursor.js";
 import { AppError, type ErrorCode, notFound } from "../../lib/errors.js";
@@ -113,7 +113,7 @@ export async function createElection(
     const election = await tx
       .insertInto("elections")
       .values({
-        id: randomUUID(),
+        id: newId(),
         name: input.name,
         village_name: input.village_name,
         region_code: input.region_code,
@@ -271,7 +271,7 @@ export async function addCandidate(db: Db, actor: Actor, electionId: string, inp
           .insertInto("candidates")
           .values({
             election_id: electionId,
-            id: randomUUID(),
+            id: newId(),
             ballot_number: input.ballot_number,
             name: input.name,
             photo_url: input.photo_url ?? null,
@@ -368,7 +368,7 @@ export async function addTps(db: Db, actor: Actor, electionId: string, input: Tp
           .insertInto("tps")
           .values({
             election_id: electionId,
-            id: randomUUID(),
+            id: newId(),
             code: input.code,
             name: input.name,
             address: input.address ?? null,

@@ -185,15 +185,17 @@ describe("ballot choice plaintext", () => {
     );
   });
 
-  it("rejects candidate 0, a wrong length and a wrong domain", () => {
+  it("carries a blank vote as 0, and rejects numbers outside 0..255, a wrong length and a wrong domain", () => {
     const electionId = "0f8e2a4c-6b1d-4e3f-9a5b-7c8d9e0f1a2b";
     const encoded = encodeBallotChoice({ electionId, ballotId: electionId, candidateNumber: 1 });
-    expect(codeOf(() => encodeBallotChoice({ electionId, ballotId: electionId, candidateNumber: 0 }))).toBe(
-      "MALFORMED_BALLOT_CHOICE",
-    );
-    const zero = new Uint8Array(encoded);
-    zero[BALLOT_CHOICE_BYTES - 1] = 0;
-    expect(codeOf(() => decodeBallotChoice(zero))).toBe("MALFORMED_BALLOT_CHOICE");
+    const blank = encodeBallotChoice({ electionId, ballotId: electionId, candidateNumber: 0 });
+    expect(decodeBallotChoice(blank).candidateNumber).toBe(0);
+    expect(blank.length).toBe(BALLOT_CHOICE_BYTES);
+    for (const bad of [-1, 256, 1.5]) {
+      expect(
+        codeOf(() => encodeBallotChoice({ electionId, ballotId: electionId, candidateNumber: bad })),
+      ).toBe("MALFORMED_BALLOT_CHOICE");
+    }
     expect(codeOf(() => decodeBallotChoice(encoded.subarray(1)))).toBe("MALFORMED_BALLOT_CHOICE");
     const otherDomain = new Uint8Array(encoded);
     otherDomain[0] = 0;
