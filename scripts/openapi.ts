@@ -6,8 +6,8 @@ import { loadConfig } from "../src/config.js";
 import { createDatabase } from "../src/db/connection.js";
 
 const config = loadConfig({ ...process.env, LOG_LEVEL: "silent", JWT_SECRET: "x".repeat(32) });
-const { db } = createDatabase("postgres://unused@127.0.0.1:1/unused", 1);
-const app = await buildApp(config, { db });
+const { db, pool } = createDatabase("postgres://unused@127.0.0.1:1/unused", 1);
+const app = await buildApp(config, { db, pool });
 const document = app.swagger();
 writeFileSync(new URL("../docs/openapi.json", import.meta.url), `${JSON.stringify(document, null, 2)}\n`);
 await app.close();

@@ -13,10 +13,12 @@ import {
 } from "fastify-type-provider-zod";
 import type { Config } from "./config.js";
 import { newId, randomSecret } from "./crypto/random.js";
+import type pg from "pg";
 import type { Db } from "./db/database.js";
 import { auditRoutes } from "./modules/audit/audit.routes.js";
 import { electionRoutes } from "./modules/elections/elections.routes.js";
 import { healthRoutes } from "./modules/health/health.routes.js";
+import { rollRoutes } from "./modules/roll/roll.routes.js";
 import { authRoutes, userRoutes } from "./modules/users/users.routes.js";
 import { type Access, PUBLIC } from "./plugins/access.js";
 import authPlugin from "./plugins/auth.js";
@@ -25,6 +27,8 @@ import { loggerOptions } from "./plugins/logging.js";
 
 export interface AppOverrides {
   db: Db;
+  /** The pool under `db`: the roll importer streams COPY through one of its clients. */
+  pool: pg.Pool;
   /** Where logs go (tests capture them); defaults to stdout. */
   logStream?: NodeJS.WritableStream;
   /** pino logger options, replacing the defaults (pretty console output on a TTY, for instance). */
@@ -120,6 +124,7 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(userRoutes, { db, config });
   await app.register(electionRoutes, { db });
   await app.register(auditRoutes, { db });
+  await app.register(rollRoutes, { db, pool: overrides.pool, config });
 
   await app.ready();
   return app;

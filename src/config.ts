@@ -86,6 +86,15 @@ export const configSchema = z.object({
     .min(1024)
     .default(1_048_576)
     .describe("Largest JSON request body accepted (larger bodies get 413)."),
+  ROLL_UPLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1_048_576)
+    .describe(
+      "Largest voter-roll CSV accepted over HTTP (larger files get 413 naming the command-line importer, " +
+        "`npm run import-roll`, which has no limit).",
+    ),
   CORS_ORIGINS: z
     .string()
     .default("")

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
           },
         }
       : undefined;
-  const app = await buildApp(config, { db: database.db, ...(logger ? { logger } : {}) });
+  const app = await buildApp(config, { db: database.db, pool: database.pool, ...(logger ? { logger } : {}) });
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, "shutting down after an error");

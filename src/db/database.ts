@@ -88,6 +88,28 @@ export interface AuditEventsTable {
   hash: Buffer;
 }
 
+export interface VotersTable {
+  election_id: string;
+  id: Generated<string>;
+  nik: string;
+  nkk: string | null;
+  name: string;
+  birth_place: string | null;
+  birth_date: string;
+  sex: "L" | "P";
+  marital_status: "B" | "S" | "P";
+  address: string | null;
+  dusun: string | null;
+  rt: string | null;
+  rw: string | null;
+  tps_id: string;
+  disability: string | null;
+  note: string | null;
+  origin: Generated<"dpt" | "dpk">;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export interface DB {
   users: UsersTable;
   elections: ElectionsTable;
@@ -95,6 +117,7 @@ export interface DB {
   tps: TpsTable;
   memberships: MembershipsTable;
   audit_events: AuditEventsTable;
+  voters: VotersTable;
 }
 
 export type Db = Kysely<DB>;

@@ -10,6 +10,7 @@ import { migrateToLatest, withStartupLock } from "./migrator.js";
 
 export interface OpenDatabase {
   db: Kysely<DB>;
+  pool: pg.Pool;
   url: string;
   close(): Promise<void>;
 }
@@ -43,7 +44,7 @@ export async function openDatabase(config: Config, say: (line: string) => void):
       `Embedded PostgreSQL on 127.0.0.1:${embedded.port}, data in ${embedded.dataDir} (set DATABASE_URL to use a server)`,
     );
   }
-  const { db } = createDatabase(url, config.DATABASE_POOL_SIZE);
+  const { db, pool } = createDatabase(url, config.DATABASE_POOL_SIZE);
   try {
     const applied = await withStartupLock(db, () => migrateToLatest(db));
     for (const m of applied) say(`migration ${m.migrationName}: ${m.status}`);
@@ -54,6 +55,7 @@ export async function openDatabase(config: Config, say: (line: string) => void):
   }
   return {
     db,
+    pool,
     url,
     close: async () => {
       await db.destroy();

@@ -2,6 +2,7 @@
 // make the people of a pilkades (administrator, committee, officer, witness) and sign them in over HTTP.
 import { PassThrough } from "node:stream";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import type pg from "pg";
 import { buildApp } from "../../src/app.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { hashPassword } from "../../src/crypto/password.js";
@@ -25,11 +26,11 @@ export interface TestApp {
   logs: string[];
 }
 
-export async function buildTestApp(db: Db, env: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp(database: { db: Db; pool: pg.Pool }, env: Record<string, string> = {}): Promise<TestApp> {
   const logs: string[] = [];
   const stream = new PassThrough();
   stream.on("data", (chunk: Buffer) => logs.push(...chunk.toString("utf8").split("\n").filter(Boolean)));
-  const app = await buildApp(testConfig(env), { db, logStream: stream });
+  const app = await buildApp(testConfig(env), { db: database.db, pool: database.pool, logStream: stream });
   return { app, logs };
 }
 
@@ -127,6 +128,27 @@ export async function createElection(
     candidateIds.push(candidate.json<{ id: string }>().id);
   }
   return { id, tpsIds, candidateIds };
+}
+
+/** Puts `perTps` voters on the roll of every TPS, directly (the importer has its own tests). */
+export async function addVoters(db: Db, election: ElectionFixture, perTps = 3): Promise<void> {
+  let serial = 1;
+  for (const tpsId of election.tpsIds) {
+    for (let i = 0; i < perTps; i++, serial++) {
+      await db
+        .insertInto("voters")
+        .values({
+          election_id: election.id,
+          nik: `160705010180${String(serial).padStart(4, "0")}`,
+          name: `Pemilih ${serial}`,
+          birth_date: "1980-01-01",
+          sex: "L",
+          marital_status: "S",
+          tps_id: tpsId,
+        })
+        .execute();
+    }
+  }
 }
 
 export async function addMember(

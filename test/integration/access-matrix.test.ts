@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAllowed, type Principal } from "../../src/plugins/auth.js";
 import {
   addMember,
+  addVoters,
   bearer,
   buildTestApp,
   createElection,
@@ -35,7 +36,7 @@ const userIds = new Map<Persona, string>();
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  ({ app } = await buildTestApp(database.db));
+  ({ app } = await buildTestApp(database));
   for (const persona of PERSONAS) {
     if (persona === "anonymous") continue;
     const user = await createUser(database.db, persona.toLowerCase(), { isAdmin: persona === "admin" });
@@ -44,6 +45,8 @@ beforeAll(async () => {
   tokens.set("admin", await login(app, "admin"));
   electionA = await createElection(app, tokens.get("admin") as string, { name: "Pilkades A" });
   electionB = await createElection(app, tokens.get("admin") as string, { name: "Pilkades B" });
+  await addVoters(database.db, electionA);
+  await addVoters(database.db, electionB);
   await addMember(database.db, electionA.id, userIds.get("committeeA") as string, "committee");
   await addMember(database.db, electionB.id, userIds.get("committeeB") as string, "committee");
   await addMember(

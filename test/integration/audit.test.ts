@@ -23,7 +23,7 @@ let election: ElectionFixture;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  ({ app } = await buildTestApp(database.db));
+  ({ app } = await buildTestApp(database));
   await createUser(database.db, "admin", { isAdmin: true });
   const committee = await createUser(database.db, "panitia");
   adminToken = await login(app, "admin");

@@ -22,7 +22,7 @@ let admin: { id: string };
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  ({ app, logs } = await buildTestApp(database.db, { LOGIN_MAX_FAILURES: "3", LOGIN_LOCK_SECONDS: "60" }));
+  ({ app, logs } = await buildTestApp(database, { LOGIN_MAX_FAILURES: "3", LOGIN_LOCK_SECONDS: "60" }));
   admin = await createUser(database.db, "admin", { isAdmin: true });
 });
 
@@ -206,7 +206,7 @@ describe("sign-in throttling", () => {
   });
 
   it("limits sign-in attempts per client address, whatever the account", async () => {
-    const limited = await buildTestApp(database.db, { LOGIN_RATE_PER_MINUTE: "5" });
+    const limited = await buildTestApp(database, { LOGIN_RATE_PER_MINUTE: "5" });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 7; i++) {

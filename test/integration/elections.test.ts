@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   addMember,
+  addVoters,
   bearer,
   buildTestApp,
   createElection,
@@ -23,7 +24,7 @@ let committeeId: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  ({ app } = await buildTestApp(database.db));
+  ({ app } = await buildTestApp(database));
   await createUser(database.db, "admin", { isAdmin: true });
   committeeId = (await createUser(database.db, "panitia")).id;
   adminToken = await login(app, "admin");
@@ -36,10 +37,11 @@ afterAll(async () => {
 });
 
 async function electionWithCommittee(
-  options: Parameters<typeof createElection>[2] = {},
+  options: Parameters<typeof createElection>[2] & { voters?: boolean } = {},
 ): Promise<ElectionFixture> {
   const election = await createElection(app, adminToken, options);
   await addMember(database.db, election.id, committeeId, "committee");
+  if (options.voters !== false && election.tpsIds.length > 0) await addVoters(database.db, election);
   return election;
 }
 
@@ -220,6 +222,7 @@ describe("opening: each precondition refused with its own code", () => {
       },
     },
     { code: "TPS_MISSING", setup: () => electionWithCommittee({ tps: 0 }) },
+    { code: "ROLL_EMPTY", setup: () => electionWithCommittee({ voters: false }) },
     { code: "SCHEDULE_PASSED", setup: () => electionWithCommittee({ votingDay: "2020-01-05" }) },
   ];
 

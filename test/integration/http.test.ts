@@ -12,7 +12,7 @@ let adminToken: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  ({ app, logs } = await buildTestApp(database.db, { BODY_LIMIT_BYTES: "4096" }));
+  ({ app, logs } = await buildTestApp(database, { BODY_LIMIT_BYTES: "4096" }));
   await createUser(database.db, "admin", { isAdmin: true });
   adminToken = await login(app, "admin");
 });
@@ -108,7 +108,7 @@ describe("error bodies", () => {
   it("a server fault answers 500 revealing nothing but a request id, and logs the cause", async () => {
     // A real fault: the table a route reads is gone (as after a botched manual intervention).
     const broken = await createTestDatabase();
-    const brokenApp = await buildTestApp(broken.db);
+    const brokenApp = await buildTestApp(broken);
     try {
       await createUser(broken.db, "admin", { isAdmin: true });
       const token = await login(brokenApp.app, "admin");
@@ -163,7 +163,7 @@ describe("headers, CORS and request ids", () => {
   });
 
   it("CORS allows exactly the configured origins", async () => {
-    const open = await buildTestApp(database.db, { CORS_ORIGINS: "https://panitia.example" });
+    const open = await buildTestApp(database, { CORS_ORIGINS: "https://panitia.example" });
     try {
       const allowed = await open.app.inject({
         method: "GET",
@@ -200,7 +200,7 @@ describe("health, readiness and documentation", () => {
 
   it("/ready answers 503 when migrations are missing", async () => {
     const stale = await createTestDatabase();
-    const staleApp = await buildTestApp(stale.db);
+    const staleApp = await buildTestApp(stale);
     try {
       await stale.superuser("DELETE FROM kysely_migration");
       const ready = await staleApp.app.inject({ method: "GET", url: "/ready" });
