@@ -11,9 +11,9 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from "fastify-type-provider-zod";
+import type pg from "pg";
 import type { Config } from "./config.js";
 import { newId, randomSecret } from "./crypto/random.js";
-import type pg from "pg";
 import type { Db } from "./db/database.js";
 import { auditRoutes } from "./modules/audit/audit.routes.js";
 import { electionRoutes } from "./modules/elections/elections.routes.js";

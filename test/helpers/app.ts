@@ -26,7 +26,10 @@ export interface TestApp {
   logs: string[];
 }
 
-export async function buildTestApp(database: { db: Db; pool: pg.Pool }, env: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp(
+  database: { db: Db; pool: pg.Pool },
+  env: Record<string, string> = {},
+): Promise<TestApp> {
   const logs: string[] = [];
   const stream = new PassThrough();
   stream.on("data", (chunk: Buffer) => logs.push(...chunk.toString("utf8").split("\n").filter(Boolean)));

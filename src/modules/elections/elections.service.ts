@@ -593,7 +593,12 @@ export async function openingPreconditions(tx: Executor, election: Election, now
     .execute();
   if (tps.length === 0) unmet.push({ code: "TPS_MISSING", message: "add at least one TPS" });
   // Every voter's TPS exists by construction (a foreign key), so an empty roll is the one thing left to check.
-  const voter = await tx.selectFrom("voters").select("id").where("election_id", "=", election.id).limit(1).execute();
+  const voter = await tx
+    .selectFrom("voters")
+    .select("id")
+    .where("election_id", "=", election.id)
+    .limit(1)
+    .execute();
   if (voter.length === 0) unmet.push({ code: "ROLL_EMPTY", message: "import the voter roll (DPT) first" });
   if (new Date(election.closes_at) <= now) {
     unmet.push({ code: "SCHEDULE_PASSED", message: "the polls' closing time has passed: fix the schedule" });

@@ -30,10 +30,18 @@ export function parseIdentityNumber(raw: string, what: "NIK" | "NKK"): NikParse 
     };
   }
   if (!/^[0-9]+$/.test(value)) {
-    return { ok: false, code: "NIK_MALFORMED", message: `${what} must be 16 digits; it contains other characters` };
+    return {
+      ok: false,
+      code: "NIK_MALFORMED",
+      message: `${what} must be 16 digits; it contains other characters`,
+    };
   }
   if (value.length !== 16) {
-    return { ok: false, code: "NIK_MALFORMED", message: `${what} must be 16 digits; this one has ${value.length}` };
+    return {
+      ok: false,
+      code: "NIK_MALFORMED",
+      message: `${what} must be 16 digits; this one has ${value.length}`,
+    };
   }
   return { ok: true, nik: value };
 }

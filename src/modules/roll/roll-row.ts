@@ -156,6 +156,7 @@ const MAX_LENGTH: Partial<Record<RollColumn, number>> = {
 };
 
 // Control characters other than tab and line breaks never belong in a roll (and break COPY's text format).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /** Parses YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY into YYYY-MM-DD, checking that the day exists. */
@@ -193,7 +194,14 @@ export function ageOn(birthDate: string, day: string): number {
   return y - by - (day.slice(5) < bmd ? 1 : 0);
 }
 
-const SEX: Record<string, "L" | "P"> = { L: "L", P: "P", "LAKI-LAKI": "L", LAKI: "L", PEREMPUAN: "P", WANITA: "P" };
+const SEX: Record<string, "L" | "P"> = {
+  L: "L",
+  P: "P",
+  "LAKI-LAKI": "L",
+  LAKI: "L",
+  PEREMPUAN: "P",
+  WANITA: "P",
+};
 const MARITAL: Record<string, "B" | "S" | "P"> = {
   B: "B",
   S: "S",
@@ -252,7 +260,8 @@ export function validateRow(
     if (max !== undefined && value.length > max) {
       problem(column, "FIELD_TOO_LONG", `${column} is longer than ${max} characters`);
     }
-    if (CONTROL.test(value)) problem(column, "FIELD_CONTROL_CHARACTER", `${column} contains a control character`);
+    if (CONTROL.test(value))
+      problem(column, "FIELD_CONTROL_CHARACTER", `${column} contains a control character`);
   }
 
   const nik = parseIdentityNumber(cell("nik"), "NIK");
@@ -269,7 +278,8 @@ export function validateRow(
   if (cell("nkk").trim() !== "") {
     const parsed = parseIdentityNumber(cell("nkk"), "NKK");
     if (parsed.ok) nkk = parsed.nik;
-    else problem("nkk", parsed.code === "NIK_SCIENTIFIC" ? "NKK_SCIENTIFIC" : "NKK_MALFORMED", parsed.message);
+    else
+      problem("nkk", parsed.code === "NIK_SCIENTIFIC" ? "NKK_SCIENTIFIC" : "NKK_MALFORMED", parsed.message);
   }
 
   const name = cell("nama").trim().replace(/\s+/g, " ");
@@ -291,7 +301,11 @@ export function validateRow(
 
   const sex = SEX[cell("jenis_kelamin").trim().toUpperCase()];
   if (sex === undefined) {
-    problem("jenis_kelamin", "SEX_INVALID", `jenis_kelamin must be L or P, not "${cell("jenis_kelamin").trim()}"`);
+    problem(
+      "jenis_kelamin",
+      "SEX_INVALID",
+      `jenis_kelamin must be L or P, not "${cell("jenis_kelamin").trim()}"`,
+    );
   }
   const marital = MARITAL[cell("status_kawin").trim().toUpperCase()];
   if (marital === undefined) {
@@ -338,7 +352,12 @@ export function validateRow(
         );
       }
       if (sex !== undefined && facts.sex !== sex) {
-        problem("nik", "NIK_SEX_MISMATCH", `NIK says ${facts.sex === "P" ? "female" : "male"}, jenis_kelamin says ${sex}`, "warning");
+        problem(
+          "nik",
+          "NIK_SEX_MISMATCH",
+          `NIK says ${facts.sex === "P" ? "female" : "male"}, jenis_kelamin says ${sex}`,
+          "warning",
+        );
       }
       if (
         birthDate !== null &&
@@ -346,7 +365,12 @@ export function validateRow(
           Number(birthDate.slice(5, 7)) !== facts.month ||
           Number(birthDate.slice(2, 4)) !== facts.yy)
       ) {
-        problem("nik", "NIK_BIRTH_DATE_MISMATCH", `NIK birth date digits disagree with tanggal_lahir ${birthDate}`, "warning");
+        problem(
+          "nik",
+          "NIK_BIRTH_DATE_MISMATCH",
+          `NIK birth date digits disagree with tanggal_lahir ${birthDate}`,
+          "warning",
+        );
       }
     }
   }

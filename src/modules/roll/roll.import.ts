@@ -18,8 +18,8 @@ import {
   type RollContext,
   type RollProblem,
   resolveHeader,
-  validateRow,
   type VoterRow,
+  validateRow,
 } from "./roll-row.js";
 
 export type ImportMode = "all-or-nothing" | "partial";
@@ -82,7 +82,9 @@ const VOTER_COLUMNS = STAGING_COLUMNS.slice(1);
 function copyValue(value: string | null): string {
   if (value === null) return "\\N";
   if (!/[\\\t\n\r]/.test(value)) return value;
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"));
+  return value.replace(/[\\\t\n\r]/g, (c) =>
+    c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
+  );
 }
 
 function copyLine(line: number, v: VoterRow): string {
@@ -121,7 +123,11 @@ async function loadContext(db: Db, electionId: string): Promise<RollContext & { 
     .where("id", "=", electionId)
     .executeTakeFirst();
   if (!election) throw notFound("election");
-  const tps = await db.selectFrom("tps").select(["id", "code"]).where("election_id", "=", electionId).execute();
+  const tps = await db
+    .selectFrom("tps")
+    .select(["id", "code"])
+    .where("election_id", "=", electionId)
+    .execute();
   return {
     status: election.status,
     votingDay: election.voting_day,
@@ -131,9 +137,13 @@ async function loadContext(db: Db, electionId: string): Promise<RollContext & { 
 }
 
 function rollFrozen(status: string): AppError {
-  return new AppError("ELECTION_NOT_DRAFT", `the election is ${status}: the roll changes only through DPK additions and corrections`, {
-    status,
-  });
+  return new AppError(
+    "ELECTION_NOT_DRAFT",
+    `the election is ${status}: the roll changes only through DPK additions and corrections`,
+    {
+      status,
+    },
+  );
 }
 
 export async function importRoll(
@@ -234,7 +244,8 @@ export async function importRoll(
           for await (const chunk of input) {
             const buffer = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
             bytes += buffer.length;
-            if (options.maxBytes !== undefined && bytes > options.maxBytes) throw rollTooLarge(options.maxBytes);
+            if (options.maxBytes !== undefined && bytes > options.maxBytes)
+              throw rollTooLarge(options.maxBytes);
             for (const record of reader.push(decoder.decode(buffer, { stream: true }))) {
               await handle(record.line, record.fields);
             }
@@ -310,13 +321,17 @@ export function rollTooLarge(maxBytes: number): AppError {
 function translateInputError(error: unknown, options: ImportOptions): unknown {
   const encoding = options.encoding;
   if (error instanceof AppError) return error;
-  if ((error as { code?: string }).code === "FST_REQ_FILE_TOO_LARGE") return rollTooLarge(options.maxBytes ?? 0);
+  if ((error as { code?: string }).code === "FST_REQ_FILE_TOO_LARGE")
+    return rollTooLarge(options.maxBytes ?? 0);
   if (error instanceof CsvFormatError) {
     return new AppError("ROLL_CSV_MALFORMED", `line ${error.line}: ${error.message}; nothing was imported`, {
       line: error.line,
     });
   }
-  if (error instanceof TypeError && (error as { code?: string }).code === "ERR_ENCODING_INVALID_ENCODED_DATA") {
+  if (
+    error instanceof TypeError &&
+    (error as { code?: string }).code === "ERR_ENCODING_INVALID_ENCODED_DATA"
+  ) {
     return new AppError(
       "ROLL_ENCODING_INVALID",
       encoding === "utf-8"
@@ -329,9 +344,15 @@ function translateInputError(error: unknown, options: ImportOptions): unknown {
 }
 
 /** Both (all) rows of a NIK that appears more than once in the file are rejected (SPEC §3). */
-async function rejectDuplicates(tx: Transaction<DB>, problems: ProblemList, counts: ImportCounts): Promise<void> {
+async function rejectDuplicates(
+  tx: Transaction<DB>,
+  problems: ProblemList,
+  counts: ImportCounts,
+): Promise<void> {
   const duplicates = await sql<{ lines: number[] }>`
-    SELECT array_agg(line ORDER BY line) AS lines FROM roll_staging GROUP BY nik HAVING count(*) > 1`.execute(tx);
+    SELECT array_agg(line ORDER BY line) AS lines FROM roll_staging GROUP BY nik HAVING count(*) > 1`.execute(
+    tx,
+  );
   if (duplicates.rows.length === 0) return;
   for (const { lines } of duplicates.rows) {
     for (const line of lines) {
@@ -351,8 +372,16 @@ async function rejectDuplicates(tx: Transaction<DB>, problems: ProblemList, coun
   );
 }
 
-const COMPARED = sql.raw(VOTER_COLUMNS.filter((c) => c !== "nik").map((c) => `v.${c}`).join(", "));
-const COMPARED_STAGED = sql.raw(VOTER_COLUMNS.filter((c) => c !== "nik").map((c) => `s.${c}`).join(", "));
+const COMPARED = sql.raw(
+  VOTER_COLUMNS.filter((c) => c !== "nik")
+    .map((c) => `v.${c}`)
+    .join(", "),
+);
+const COMPARED_STAGED = sql.raw(
+  VOTER_COLUMNS.filter((c) => c !== "nik")
+    .map((c) => `s.${c}`)
+    .join(", "),
+);
 
 /** What the merge will do: rows new to the roll, rows that differ, rows identical to what is stored. */
 async function previewMerge(tx: Transaction<DB>, electionId: string) {
@@ -374,8 +403,16 @@ async function mergeStaging(tx: Transaction<DB>, electionId: string): Promise<vo
       .map((c) => `${c} = EXCLUDED.${c}`)
       .join(", "),
   );
-  const existing = sql.raw(VOTER_COLUMNS.filter((c) => c !== "nik").map((c) => `voters.${c}`).join(", "));
-  const incoming = sql.raw(VOTER_COLUMNS.filter((c) => c !== "nik").map((c) => `EXCLUDED.${c}`).join(", "));
+  const existing = sql.raw(
+    VOTER_COLUMNS.filter((c) => c !== "nik")
+      .map((c) => `voters.${c}`)
+      .join(", "),
+  );
+  const incoming = sql.raw(
+    VOTER_COLUMNS.filter((c) => c !== "nik")
+      .map((c) => `EXCLUDED.${c}`)
+      .join(", "),
+  );
   await sql`
     INSERT INTO voters (election_id, ${columns})
     SELECT ${electionId}::uuid, ${columns} FROM roll_staging

@@ -15,11 +15,20 @@ import { getElection } from "../elections/elections.service.js";
 import { type ImportReport, importRoll, rollTooLarge as tooLarge } from "./roll.import.js";
 import { listRoll, rollSummary } from "./roll.service.js";
 
-const CSV_TYPES = ["text/csv", "application/csv", "text/plain", "application/vnd.ms-excel", "application/octet-stream"];
+const CSV_TYPES = [
+  "text/csv",
+  "application/csv",
+  "text/plain",
+  "application/vnd.ms-excel",
+  "application/octet-stream",
+];
 
 const importQuery = z.strictObject({
   mode: z.enum(["all-or-nothing", "partial"]).default("all-or-nothing"),
-  dry_run: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+  dry_run: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
   encoding: z.enum(["utf-8", "windows-1252"]).default("utf-8"),
 });
 
@@ -154,7 +163,10 @@ export const rollRoutes: FastifyPluginAsyncZod<{ db: Db; pool: pg.Pool; config: 
         summary: "The roll for the committee, NIKs masked, by name; filter by TPS or part of a name",
         params: electionParams,
         querystring: rollQuery,
-        response: { 200: z.object({ items: z.array(rollItem), next_cursor: z.string().nullable() }), ...commonErrors },
+        response: {
+          200: z.object({ items: z.array(rollItem), next_cursor: z.string().nullable() }),
+          ...commonErrors,
+        },
       },
     },
     async (request) => {

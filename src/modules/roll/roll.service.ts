@@ -16,7 +16,9 @@ export interface RollQuery {
 export async function listRoll(db: Executor, electionId: string, query: RollQuery) {
   let select = db
     .selectFrom("voters")
-    .innerJoin("tps", (join) => join.onRef("tps.election_id", "=", "voters.election_id").onRef("tps.id", "=", "voters.tps_id"))
+    .innerJoin("tps", (join) =>
+      join.onRef("tps.election_id", "=", "voters.election_id").onRef("tps.id", "=", "voters.tps_id"),
+    )
     .select([
       "voters.id",
       "voters.nik",
@@ -76,7 +78,9 @@ export async function listRoll(db: Executor, electionId: string, query: RollQuer
 export async function rollSummary(db: Executor, electionId: string) {
   const rows = await db
     .selectFrom("tps")
-    .leftJoin("voters", (join) => join.onRef("voters.election_id", "=", "tps.election_id").onRef("voters.tps_id", "=", "tps.id"))
+    .leftJoin("voters", (join) =>
+      join.onRef("voters.election_id", "=", "tps.election_id").onRef("voters.tps_id", "=", "tps.id"),
+    )
     .select([
       "tps.id as tps_id",
       "tps.code",
