@@ -232,15 +232,12 @@ function shiftYears(date: Day, years: number): Day {
   return { year, month: date.month, day: Math.min(date.day, daysInMonth(year, date.month)) };
 }
 
-/** Whole years completed on `on`, the way a birthday is counted. */
-export function ageOnDay(birth: Day, on: Day): number {
-  const beforeBirthday = on.month < birth.month || (on.month === birth.month && on.day < birth.day);
-  return on.year - birth.year - (beforeBirthday ? 1 : 0);
-}
-
-const pad2 = (value: number) => String(value).padStart(2, "0");
+// Zero-padded numbers come from tables: padStart on every NIK was a visible share of the run time.
+const PAD2 = Array.from({ length: 100 }, (_, value) => String(value).padStart(2, "0"));
+const PAD4 = Array.from({ length: 10_000 }, (_, value) => String(value).padStart(4, "0"));
+const pad2 = (value: number) => PAD2[value] ?? String(value).padStart(2, "0");
 const pad3 = (value: number) => String(value).padStart(3, "0");
-const pad4 = (value: number) => String(value).padStart(4, "0");
+const pad4 = (value: number) => PAD4[value] ?? String(value).padStart(4, "0");
 
 function isoDay(date: Day): string {
   return `${pad4(date.year)}-${pad2(date.month)}-${pad2(date.day)}`;
@@ -545,38 +542,41 @@ function planHousehold(size: number, rng: Rng): Member[] {
 
 /**
  * The last serial handed out per 12-digit prefix (region ‖ DDMMYY), so every number in the file is unique
- * while memory grows with the number of birth dates, not of rows. Keys are numbers: hashing a million
- * freshly concatenated strings was the generator's largest single cost.
+ * while memory grows with the number of regions, not of rows: one 170 KB table per region, indexed by
+ * day (1–71, women +40) × month × two-digit year. A Map keyed by prefix cost several times more per row.
  */
 class SerialBook {
-  readonly #lastByRegion = new Map<string, Map<number, number>>();
+  readonly #lastByRegion = new Map<string, Uint16Array>();
 
-  /** A 12-digit prefix completed with its next free serial. */
-  complete(region: string, dateDigits: number, rng: Rng): string {
+  /** region ‖ DD ‖ MM ‖ YY ‖ the next free serial. */
+  complete(region: string, nikDay: number, month: number, year: number, rng: Rng): string {
     let book = this.#lastByRegion.get(region);
     if (book === undefined) {
-      book = new Map();
+      book = new Uint16Array(71 * 12 * 100);
       this.#lastByRegion.set(region, book);
     }
-    const last = book.get(dateDigits) ?? 0;
+    const yy = year % 100;
+    const slot = ((nikDay - 1) * 12 + month - 1) * 100 + yy;
+    const last = book[slot] ?? 0;
     let serial = last + rng.int(1, 3); // gaps, as in a real register where others moved away or died
     if (serial > 9999) serial = last + 1;
-    if (serial > 9999) throw new Error(`serials for ${region} ${dateDigits} are exhausted`);
-    book.set(dateDigits, serial);
-    return region + String(dateDigits).padStart(6, "0") + pad4(serial);
+    if (serial > 9999) {
+      throw new Error(`serials for ${region} ${pad2(nikDay)}${pad2(month)}${pad2(yy)} are exhausted`);
+    }
+    book[slot] = serial;
+    return region + pad2(nikDay) + pad2(month) + pad2(yy) + pad4(serial);
   }
 }
 
-/** DDMMYY as a number, with 40 added to the day for women. */
-function nikDateDigits(birth: Day, sex: Sex): number {
-  return (birth.day + (sex === "P" ? 40 : 0)) * 10_000 + birth.month * 100 + (birth.year % 100);
+/** The NIK's day digits: the day of birth, plus 40 for women. */
+function nikDay(birth: Day, sex: Sex): number {
+  return birth.day + (sex === "P" ? 40 : 0);
 }
 
 /** A 16-digit number as Excel's General format shows it: six significant digits, e.g. 1.60705E+15. */
 function excelScientific(digits: string): string {
-  const [mantissa = "", exponent = ""] = Number(digits).toExponential(5).split("e");
-  const trimmed = mantissa.replace(/\.?0+$/, "");
-  return `${trimmed}E${exponent.startsWith("-") ? exponent : `+${exponent.replace("+", "")}`}`;
+  const [mantissa = "", exponent = ""] = Number(digits).toExponential(5).split("e"); // "1.60705", "+15"
+  return `${mantissa.replace(/\.?0+$/, "")}E${exponent}`; // General drops trailing zeros: 1.6E+15
 }
 
 // OCR and typing slips: the letter that looks like the digit.
@@ -744,8 +744,13 @@ class DptGenerator {
     // A KK number is the district code, the issue date DDMMYY and a serial.
     const votingDay = dayNumber(this.#settings.votingDay);
     const issued = fromDayNumber(votingDay - this.#people.int(30, 20 * 365));
-    const dateDigits = issued.day * 10_000 + issued.month * 100 + (issued.year % 100);
-    return this.#nkks.complete(this.#settings.villageCode, dateDigits, this.#people);
+    return this.#nkks.complete(
+      this.#settings.villageCode,
+      issued.day,
+      issued.month,
+      issued.year,
+      this.#people,
+    );
   }
 
   #givenName(sex: Sex): string {
@@ -844,12 +849,12 @@ class DptGenerator {
       sex = sex === "L" ? "P" : "L";
     }
     if (kind === "nik_zero_serial") return this.#zeroSerialNik(region, birth, sex);
-    return this.#niks.complete(region, nikDateDigits(birth, sex), rng);
+    return this.#niks.complete(region, nikDay(birth, sex), birth.month, birth.year, rng);
   }
 
   /** Serial 0000 never exists; still keep each such NIK unique so it is rejected for one reason only. */
   #zeroSerialNik(region: string, birth: Day, sex: Sex): string {
-    const prefix = region + String(nikDateDigits(birth, sex)).padStart(6, "0");
+    const prefix = region + pad2(nikDay(birth, sex)) + pad2(birth.month) + pad2(birth.year % 100);
     if (!this.#zeroSerialPrefixes.has(prefix)) {
       this.#zeroSerialPrefixes.add(prefix);
       return `${prefix}0000`;

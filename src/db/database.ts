@@ -106,6 +106,8 @@ export interface VotersTable {
   disability: string | null;
   note: string | null;
   origin: Generated<"dpt" | "dpk">;
+  /** The line of the imported DPT file this voter came from (null for DPK additions). */
+  source_line: number | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }

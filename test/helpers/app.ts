@@ -7,6 +7,7 @@ import { buildApp } from "../../src/app.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { hashPassword } from "../../src/crypto/password.js";
 import type { Db, MemberRole } from "../../src/db/database.js";
+import { ensureVoterPartition } from "../../src/modules/roll/roll.partition.js";
 
 export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
 
@@ -135,6 +136,7 @@ export async function createElection(
 
 /** Puts `perTps` voters on the roll of every TPS, directly (the importer has its own tests). */
 export async function addVoters(db: Db, election: ElectionFixture, perTps = 3): Promise<void> {
+  await db.transaction().execute((tx) => ensureVoterPartition(tx, election.id));
   let serial = 1;
   for (const tpsId of election.tpsIds) {
     for (let i = 0; i < perTps; i++, serial++) {

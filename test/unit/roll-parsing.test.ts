@@ -2,7 +2,13 @@
 // dates, TPS codes.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CsvFormatError, CsvReader, type CsvRecord } from "../../src/modules/roll/csv-reader.js";
+import {
+  CONTROL_CHARACTER,
+  COPY_SPECIAL,
+  CsvFormatError,
+  CsvReader,
+  type CsvRecord,
+} from "../../src/modules/roll/csv-reader.js";
 import { maskNik, nikFacts, parseIdentityNumber } from "../../src/modules/roll/nik.js";
 import { ageOn, normaliseHeaderName, parseDate, resolveTps } from "../../src/modules/roll/roll-row.js";
 
@@ -30,7 +36,7 @@ const SAMPLE = 'a;b;c\r\n1;"x; y";3\r\n"multi\r\nline";"say ""hi""";\r\n\r\nlast
 
 describe("the CSV reader", () => {
   it("reads quoted separators, doubled quotes, multi-line fields and records' start lines", () => {
-    expect(readAll([SAMPLE])).toEqual([
+    expect(readAll([SAMPLE]).map(({ line, fields }) => ({ line, fields }))).toEqual([
       { line: 1, fields: ["a", "b", "c"] },
       { line: 2, fields: ["1", "x; y", "3"] },
       { line: 3, fields: ["multi\r\nline", 'say "hi"', ""] },
@@ -65,6 +71,16 @@ describe("the CSV reader", () => {
       ),
       { seed: 4180, numRuns: 300 },
     );
+  });
+
+  it("flags control characters and the characters COPY must escape, wherever they are", () => {
+    const flagsOf = (text: string) => readAll([text]).map((r) => r.flags);
+    expect(flagsOf("a,b\nx,y\n")).toEqual([0, 0]);
+    expect(flagsOf("a,b\nx\u0007,y\n")).toEqual([0, CONTROL_CHARACTER]);
+    expect(flagsOf('a,b\n"x\u0000",y\n')).toEqual([0, CONTROL_CHARACTER]);
+    expect(flagsOf("a,b\nx\\y,z\n")).toEqual([0, COPY_SPECIAL]);
+    expect(flagsOf("a,b\nx\ty,z\n")).toEqual([0, COPY_SPECIAL]);
+    expect(flagsOf('a,b\n"two\nlines",z\nnext,row\n')).toEqual([0, COPY_SPECIAL, 0]);
   });
 
   it("detects ';' from the header line, and ',' otherwise", () => {

@@ -424,6 +424,14 @@ export async function updateTps(
 export async function removeTps(db: Db, actor: Actor, electionId: string, tpsId: string) {
   try {
     await changeDraft(db, electionId, async (tx) => {
+      const voter = await tx
+        .selectFrom("voters")
+        .select("id")
+        .where("election_id", "=", electionId)
+        .where("tps_id", "=", tpsId)
+        .limit(1)
+        .executeTakeFirst();
+      if (voter) throw new AppError("TPS_IN_USE", "voters on the roll belong to this TPS: move them first");
       const removed = await tx
         .deleteFrom("tps")
         .where("election_id", "=", electionId)
@@ -600,6 +608,28 @@ export async function openingPreconditions(tx: Executor, election: Election, now
     .limit(1)
     .execute();
   if (voter.length === 0) unmet.push({ code: "ROLL_EMPTY", message: "import the voter roll (DPT) first" });
+  // No foreign key ties voters to TPS (see the voter_roll migration), so check it here, as SPEC §2 asks.
+  const stranded = await tx
+    .selectFrom("voters")
+    .select((eb) => eb.fn.countAll<string>().as("count"))
+    .where("voters.election_id", "=", election.id)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom("tps")
+            .select("tps.id")
+            .whereRef("tps.election_id", "=", "voters.election_id")
+            .whereRef("tps.id", "=", "voters.tps_id"),
+        ),
+      ),
+    )
+    .executeTakeFirstOrThrow();
+  if (Number(stranded.count) > 0) {
+    unmet.push({
+      code: "ROLL_TPS_MISSING",
+      message: `${stranded.count} voters belong to a TPS that does not exist`,
+    });
+  }
   if (new Date(election.closes_at) <= now) {
     unmet.push({ code: "SCHEDULE_PASSED", message: "the polls' closing time has passed: fix the schedule" });
   }

@@ -11,6 +11,23 @@ export interface CsvRecord {
   /** 1-based physical line where the record starts. */
   line: number;
   fields: string[];
+  /**
+   * What the reader noticed in the record's fields while scanning them anyway, so callers need not scan again:
+   * CONTROL_CHARACTER (a C0 control other than tab, CR, LF; or DEL), COPY_SPECIAL (backslash, tab, CR or LF).
+   */
+  flags: number;
+}
+
+export const CONTROL_CHARACTER = 1;
+export const COPY_SPECIAL = 2;
+
+/** The flags of one piece of field text (used for quoted text, which is copied in bulk rather than scanned). */
+function flagsOf(text: string): number {
+  let flags = 0;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) flags |= CONTROL_CHARACTER;
+  if (/[\\\t\r\n]/.test(text)) flags |= COPY_SPECIAL;
+  return flags;
 }
 
 export class CsvFormatError extends Error {
@@ -30,6 +47,7 @@ export class CsvReader {
   private separator = -1;
   private field = "";
   private fields: string[] = [];
+  private flags = 0;
   private inQuotes = false;
   /** Just closed a quoted section: the next character must be a quote (escaped), separator or line end. */
   private afterQuote = false;
@@ -74,9 +92,10 @@ export class CsvReader {
     }
     if (this.field !== "" || this.fields.length > 0 || this.afterQuote) {
       this.fields.push(this.field);
-      out.push({ line: this.recordLine, fields: this.fields });
+      out.push({ line: this.recordLine, fields: this.fields, flags: this.flags });
       this.fields = [];
       this.field = "";
+      this.flags = 0;
       this.afterQuote = false;
     }
     return out;
@@ -97,12 +116,16 @@ export class CsvReader {
         const q = text.indexOf('"', i);
         if (q < 0) {
           this.countLines(text, i, n);
-          this.field += text.slice(i, n);
+          const part = text.slice(i, n);
+          this.flags |= flagsOf(part);
+          this.field += part;
           i = n;
           break;
         }
         this.countLines(text, i, q);
-        this.field += text.slice(i, q);
+        const part = text.slice(i, q);
+        if (part.length > 0) this.flags |= flagsOf(part);
+        this.field += part;
         this.inQuotes = false;
         this.afterQuote = true;
         i = q + 1;
@@ -129,9 +152,10 @@ export class CsvReader {
         i++;
       } else if (c === CR || c === LF) {
         this.fields.push(this.field);
-        out.push({ line: this.recordLine, fields: this.fields });
+        out.push({ line: this.recordLine, fields: this.fields, flags: this.flags });
         this.fields = [];
         this.field = "";
+        this.flags = 0;
         this.line++;
         if (c === CR) {
           if (i + 1 < n) {
@@ -148,10 +172,12 @@ export class CsvReader {
         i++;
       } else {
         // An unquoted run: take it whole up to the next separator, line end or quote.
-        let j = i + 1;
+        let j = i;
         while (j < n) {
           const d = text.charCodeAt(j);
           if (d === sep || d === CR || d === LF) break;
+          if (d < 32 || d === 92 || d === 127)
+            this.flags |= d === 9 || d === 92 ? COPY_SPECIAL : CONTROL_CHARACTER;
           j++;
         }
         const run = text.slice(i, j);

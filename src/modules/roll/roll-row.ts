@@ -2,7 +2,8 @@
 // three formats committees use, L/P and B/S/P, eligibility on the voting day, the TPS by its code, and every
 // problem reported with its column, code and a message a committee member can act on.
 
-import { nikFacts, parseIdentityNumber } from "./nik.js";
+import { CONTROL_CHARACTER } from "./csv-reader.js";
+import { type NikFacts, type NikParse, nikFacts, parseIdentityNumber } from "./nik.js";
 
 export const ROLL_COLUMNS = [
   "nik",
@@ -228,135 +229,222 @@ export function resolveTps(raw: string, tpsByCode: ReadonlyMap<string, string>):
   return undefined;
 }
 
-/** Validates one data row. Errors reject the row; warnings accompany an accepted row. */
-export function validateRow(
-  line: number,
-  fields: string[],
-  header: HeaderMap,
-  ctx: RollContext,
-): { voter: VoterRow | null; problems: RollProblem[] } {
-  const problems: RollProblem[] = [];
-  const problem = (column: RollColumn | null, code: string, message: string, severity: Severity = "error") =>
-    problems.push({ line, column, code, severity, message });
-  const cell = (column: RollColumn): string => {
-    const i = header.index[column];
-    return i === undefined ? "" : (fields[i] ?? "");
-  };
-  const optional = (column: RollColumn): string | null => {
-    const value = cell(column).trim();
+const LENGTH_LIMITED = ROLL_COLUMNS.filter((c) => MAX_LENGTH[c] !== undefined);
+const IRREGULAR_SPACE = /\s\s|[^\S ]/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const SIXTEEN_DIGITS = /^\d{16}$/;
+
+/**
+ * Validates data rows against one header and election. Built once per import: on a million-row roll this is
+ * the hot loop, so it allocates nothing per row but the voter and its problems.
+ */
+export class RowValidator {
+  private readonly at: Record<RollColumn, number>;
+
+  constructor(
+    private readonly header: HeaderMap,
+    private readonly ctx: RollContext,
+  ) {
+    this.at = Object.fromEntries(ROLL_COLUMNS.map((c) => [c, header.index[c] ?? -1])) as Record<
+      RollColumn,
+      number
+    >;
+    this.limited = LENGTH_LIMITED.filter((c) => this.at[c] >= 0).map((c) => [
+      this.at[c],
+      MAX_LENGTH[c] as number,
+      c,
+    ]);
+  }
+
+  private readonly limited: Array<[number, number, RollColumn]>;
+
+  private cell(fields: string[], column: RollColumn): string {
+    const i = this.at[column];
+    return i < 0 ? "" : (fields[i] ?? "");
+  }
+
+  private optional(fields: string[], column: RollColumn): string | null {
+    const value = this.cell(fields, column).trim();
     return value === "" ? null : value;
-  };
-
-  if (fields.length > header.fieldCount) {
-    problem(
-      null,
-      "ROW_TOO_MANY_FIELDS",
-      `the row has ${fields.length} fields but the header has ${header.fieldCount}: a separator inside an unquoted field?`,
-    );
-  }
-  for (const column of ROLL_COLUMNS) {
-    const value = cell(column);
-    const max = MAX_LENGTH[column];
-    if (max !== undefined && value.length > max) {
-      problem(column, "FIELD_TOO_LONG", `${column} is longer than ${max} characters`);
-    }
-    if (CONTROL.test(value))
-      problem(column, "FIELD_CONTROL_CHARACTER", `${column} contains a control character`);
   }
 
-  const nik = parseIdentityNumber(cell("nik"), "NIK");
-  let nikValue: string | null = null;
-  if (!nik.ok) {
-    problem("nik", nik.code, nik.message);
-  } else {
-    const structure = nikFacts(nik.nik);
-    if ("error" in structure) problem("nik", "NIK_MALFORMED", structure.error);
-    else nikValue = nik.nik;
-  }
-
-  let nkk: string | null = null;
-  if (cell("nkk").trim() !== "") {
-    const parsed = parseIdentityNumber(cell("nkk"), "NKK");
-    if (parsed.ok) nkk = parsed.nik;
-    else
-      problem("nkk", parsed.code === "NIK_SCIENTIFIC" ? "NKK_SCIENTIFIC" : "NKK_MALFORMED", parsed.message);
-  }
-
-  const name = cell("nama").trim().replace(/\s+/g, " ");
-  if (name === "") problem("nama", "NAME_MISSING", "nama is empty");
-
-  const birthRaw = cell("tanggal_lahir");
-  const birthDate = parseDate(birthRaw);
-  if (birthDate === null) {
-    problem(
-      "tanggal_lahir",
-      birthRaw.trim() === "" ? "BIRTH_DATE_MISSING" : "BIRTH_DATE_INVALID",
-      birthRaw.trim() === ""
-        ? "tanggal_lahir is empty"
-        : `tanggal_lahir "${birthRaw.trim()}" is not a date in YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY`,
-    );
-  } else if (birthDate > ctx.votingDay) {
-    problem("tanggal_lahir", "BIRTH_DATE_INVALID", "tanggal_lahir is after the voting day");
-  }
-
-  const sex = SEX[cell("jenis_kelamin").trim().toUpperCase()];
-  if (sex === undefined) {
-    problem(
-      "jenis_kelamin",
-      "SEX_INVALID",
-      `jenis_kelamin must be L or P, not "${cell("jenis_kelamin").trim()}"`,
-    );
-  }
-  const marital = MARITAL[cell("status_kawin").trim().toUpperCase()];
-  if (marital === undefined) {
-    problem(
-      "status_kawin",
-      "MARITAL_STATUS_INVALID",
-      `status_kawin must be B (belum), S (sudah) or P (pernah), not "${cell("status_kawin").trim()}"`,
-    );
-  }
-
-  if (birthDate !== null && birthDate <= ctx.votingDay && marital !== undefined) {
-    const age = ageOn(birthDate, ctx.votingDay);
-    if (age < 17 && marital === "B") {
-      problem(
-        "tanggal_lahir",
-        "NOT_ELIGIBLE",
-        `${age} years old on the voting day (${ctx.votingDay}) and never married: not yet a voter`,
+  /**
+   * Errors reject the row; warnings accompany an accepted row. `flags` are the CSV reader's findings
+   * (CONTROL_CHARACTER); without them every field is checked for control characters.
+   */
+  validate(
+    line: number,
+    fields: string[],
+    flags = CONTROL_CHARACTER,
+  ): { voter: VoterRow | null; problems: RollProblem[] } {
+    const problems: RollProblem[] = [];
+    const ctx = this.ctx;
+    if (fields.length > this.header.fieldCount) {
+      problems.push(
+        rowProblem(
+          line,
+          null,
+          "ROW_TOO_MANY_FIELDS",
+          `the row has ${fields.length} fields but the header has ${this.header.fieldCount}: a separator inside an unquoted field?`,
+        ),
       );
     }
-    if (age > 130) problem("tanggal_lahir", "BIRTH_DATE_INVALID", `${age} years old on the voting day`);
-  }
+    for (let k = 0; k < this.limited.length; k++) {
+      const [index, max, column] = this.limited[k] as [number, number, RollColumn];
+      if ((fields[index]?.length ?? 0) > max) {
+        problems.push(
+          rowProblem(line, column, "FIELD_TOO_LONG", `${column} is longer than ${max} characters`),
+        );
+      }
+    }
+    if ((flags & CONTROL_CHARACTER) !== 0) {
+      for (const column of ROLL_COLUMNS) {
+        if (CONTROL.test(this.cell(fields, column))) {
+          problems.push(
+            rowProblem(line, column, "FIELD_CONTROL_CHARACTER", `${column} contains a control character`),
+          );
+        }
+      }
+    }
 
-  const tpsRaw = cell("tps").trim();
-  const tpsId = tpsRaw === "" ? undefined : resolveTps(tpsRaw, ctx.tpsByCode);
-  if (tpsId === undefined) {
-    problem(
-      "tps",
-      tpsRaw === "" ? "TPS_MISSING" : "TPS_UNKNOWN",
-      tpsRaw === "" ? "tps is empty" : `TPS "${tpsRaw}" is not one of this election's TPS`,
-    );
-  }
+    // NIK: the common case (16 digits, nothing else) skips the spreadsheet repairs.
+    const nikRaw = this.cell(fields, "nik");
+    let nik: string | null = null;
+    let facts: NikFacts | null = null;
+    const parsed: NikParse = SIXTEEN_DIGITS.test(nikRaw)
+      ? { ok: true, nik: nikRaw }
+      : parseIdentityNumber(nikRaw, "NIK");
+    if (!parsed.ok) {
+      problems.push(rowProblem(line, "nik", parsed.code, parsed.message));
+    } else {
+      const structure = nikFacts(parsed.nik);
+      if ("error" in structure) problems.push(rowProblem(line, "nik", "NIK_MALFORMED", structure.error));
+      else {
+        nik = parsed.nik;
+        facts = structure.facts;
+      }
+    }
 
-  // A NIK never changes, so disagreement with the other columns is only a warning (SPEC §3).
-  if (nikValue !== null) {
-    const structure = nikFacts(nikValue);
-    if ("facts" in structure) {
-      const facts = structure.facts;
+    let nkk: string | null = null;
+    const nkkRaw = this.cell(fields, "nkk");
+    if (SIXTEEN_DIGITS.test(nkkRaw)) nkk = nkkRaw;
+    else if (nkkRaw.trim() !== "") {
+      const nkkParsed = parseIdentityNumber(nkkRaw, "NKK");
+      if (nkkParsed.ok) nkk = nkkParsed.nik;
+      else {
+        const code = nkkParsed.code === "NIK_SCIENTIFIC" ? "NKK_SCIENTIFIC" : "NKK_MALFORMED";
+        problems.push(rowProblem(line, "nkk", code, nkkParsed.message));
+      }
+    }
+
+    const nameRaw = this.cell(fields, "nama").trim();
+    const name = IRREGULAR_SPACE.test(nameRaw) ? nameRaw.replace(/\s+/g, " ") : nameRaw;
+    if (name === "") problems.push(rowProblem(line, "nama", "NAME_MISSING", "nama is empty"));
+
+    const birthRaw = this.cell(fields, "tanggal_lahir");
+    const birthDate = ISO_DATE.test(birthRaw) && isCalendarDate(birthRaw) ? birthRaw : parseDate(birthRaw);
+    if (birthDate === null) {
+      const empty = birthRaw.trim() === "";
+      problems.push(
+        rowProblem(
+          line,
+          "tanggal_lahir",
+          empty ? "BIRTH_DATE_MISSING" : "BIRTH_DATE_INVALID",
+          empty
+            ? "tanggal_lahir is empty"
+            : `tanggal_lahir "${birthRaw.trim()}" is not a date in YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY`,
+        ),
+      );
+    } else if (birthDate > ctx.votingDay) {
+      problems.push(
+        rowProblem(line, "tanggal_lahir", "BIRTH_DATE_INVALID", "tanggal_lahir is after the voting day"),
+      );
+    }
+
+    const sexRaw = this.cell(fields, "jenis_kelamin");
+    const sex = sexRaw === "L" || sexRaw === "P" ? sexRaw : SEX[sexRaw.trim().toUpperCase()];
+    if (sex === undefined) {
+      problems.push(
+        rowProblem(
+          line,
+          "jenis_kelamin",
+          "SEX_INVALID",
+          `jenis_kelamin must be L or P, not "${sexRaw.trim()}"`,
+        ),
+      );
+    }
+    const maritalRaw = this.cell(fields, "status_kawin");
+    const marital =
+      maritalRaw === "B" || maritalRaw === "S" || maritalRaw === "P"
+        ? maritalRaw
+        : MARITAL[maritalRaw.trim().toUpperCase()];
+    if (marital === undefined) {
+      problems.push(
+        rowProblem(
+          line,
+          "status_kawin",
+          "MARITAL_STATUS_INVALID",
+          `status_kawin must be B (belum), S (sudah) or P (pernah), not "${maritalRaw.trim()}"`,
+        ),
+      );
+    }
+
+    if (birthDate !== null && birthDate <= ctx.votingDay && marital !== undefined) {
+      const age = ageOn(birthDate, ctx.votingDay);
+      if (age < 17 && marital === "B") {
+        problems.push(
+          rowProblem(
+            line,
+            "tanggal_lahir",
+            "NOT_ELIGIBLE",
+            `${age} years old on the voting day (${ctx.votingDay}) and never married: not yet a voter`,
+          ),
+        );
+      }
+      if (age > 130) {
+        problems.push(
+          rowProblem(line, "tanggal_lahir", "BIRTH_DATE_INVALID", `${age} years old on the voting day`),
+        );
+      }
+    }
+
+    const tpsRaw = this.cell(fields, "tps");
+    const tpsId =
+      ctx.tpsByCode.get(tpsRaw) ?? (tpsRaw.trim() === "" ? undefined : resolveTps(tpsRaw, ctx.tpsByCode));
+    if (tpsId === undefined) {
+      const empty = tpsRaw.trim() === "";
+      problems.push(
+        rowProblem(
+          line,
+          "tps",
+          empty ? "TPS_MISSING" : "TPS_UNKNOWN",
+          empty ? "tps is empty" : `TPS "${tpsRaw.trim()}" is not one of this election's TPS`,
+        ),
+      );
+    }
+
+    // A NIK never changes, so disagreement with the other columns is only a warning (SPEC §3).
+    if (facts !== null) {
       if (facts.region !== ctx.regionPrefix) {
-        problem(
-          "nik",
-          "NIK_REGION_MISMATCH",
-          `NIK region ${facts.region} is not this village's district ${ctx.regionPrefix}`,
-          "warning",
+        problems.push(
+          rowProblem(
+            line,
+            "nik",
+            "NIK_REGION_MISMATCH",
+            `NIK region ${facts.region} is not this village's district ${ctx.regionPrefix}`,
+            "warning",
+          ),
         );
       }
       if (sex !== undefined && facts.sex !== sex) {
-        problem(
-          "nik",
-          "NIK_SEX_MISMATCH",
-          `NIK says ${facts.sex === "P" ? "female" : "male"}, jenis_kelamin says ${sex}`,
-          "warning",
+        problems.push(
+          rowProblem(
+            line,
+            "nik",
+            "NIK_SEX_MISMATCH",
+            `NIK says ${facts.sex === "P" ? "female" : "male"}, jenis_kelamin says ${sex}`,
+            "warning",
+          ),
         );
       }
       if (
@@ -365,37 +453,77 @@ export function validateRow(
           Number(birthDate.slice(5, 7)) !== facts.month ||
           Number(birthDate.slice(2, 4)) !== facts.yy)
       ) {
-        problem(
-          "nik",
-          "NIK_BIRTH_DATE_MISMATCH",
-          `NIK birth date digits disagree with tanggal_lahir ${birthDate}`,
-          "warning",
+        problems.push(
+          rowProblem(
+            line,
+            "nik",
+            "NIK_BIRTH_DATE_MISMATCH",
+            `NIK birth date digits disagree with tanggal_lahir ${birthDate}`,
+            "warning",
+          ),
         );
       }
     }
-  }
 
-  if (problems.some((p) => p.severity === "error")) return { voter: null, problems };
-  const disabilityRaw = cell("disabilitas").trim();
-  return {
-    voter: {
-      nik: nikValue as string,
-      nkk,
-      name,
-      birth_place: optional("tempat_lahir"),
-      birth_date: birthDate as string,
-      sex: sex as "L" | "P",
-      marital_status: marital as "B" | "S" | "P",
-      address: optional("alamat"),
-      dusun: optional("dusun"),
-      rt: optional("rt"),
-      rw: optional("rw"),
-      tps_id: tpsId as string,
-      disability: NO_DISABILITY.has(disabilityRaw.toUpperCase()) ? null : disabilityRaw,
-      note: optional("keterangan"),
-    },
-    problems,
-  };
+    if (
+      nik === null ||
+      name === "" ||
+      birthDate === null ||
+      sex === undefined ||
+      marital === undefined ||
+      tpsId === undefined
+    ) {
+      return { voter: null, problems };
+    }
+    if (problems.length > 0 && problems.some((p) => p.severity === "error")) return { voter: null, problems };
+    const disabilityRaw = this.cell(fields, "disabilitas").trim();
+    return {
+      voter: {
+        nik,
+        nkk,
+        name,
+        birth_place: this.optional(fields, "tempat_lahir"),
+        birth_date: birthDate,
+        sex,
+        marital_status: marital,
+        address: this.optional(fields, "alamat"),
+        dusun: this.optional(fields, "dusun"),
+        rt: this.optional(fields, "rt"),
+        rw: this.optional(fields, "rw"),
+        tps_id: tpsId,
+        disability:
+          disabilityRaw === "" || NO_DISABILITY.has(disabilityRaw.toUpperCase()) ? null : disabilityRaw,
+        note: this.optional(fields, "keterangan"),
+      },
+      problems,
+    };
+  }
+}
+
+function rowProblem(
+  line: number,
+  column: string | null,
+  code: string,
+  message: string,
+  severity: Severity = "error",
+): RollProblem {
+  return { line, column, code, severity, message };
+}
+
+function isCalendarDate(iso: string): boolean {
+  const m = Number(iso.slice(5, 7));
+  const d = Number(iso.slice(8, 10));
+  return m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(Number(iso.slice(0, 4)), m);
+}
+
+/** One-off validation of a row (tests, small callers); importers build a RowValidator once. */
+export function validateRow(
+  line: number,
+  fields: string[],
+  header: HeaderMap,
+  ctx: RollContext,
+): { voter: VoterRow | null; problems: RollProblem[] } {
+  return new RowValidator(header, ctx).validate(line, fields);
 }
 
 /** True for a row of empty cells, as spreadsheets leave below the data (`;;;;;`). */

@@ -1,25 +1,30 @@
-// Importing a voter roll (SPEC §3): a CSV stream is decoded, parsed and validated row by row, the valid rows go
-// through PostgreSQL COPY into a temporary staging table, duplicates inside the file are found there, and one
-// merge upserts by NIK within the election — all in one transaction, so an import is applied whole or not at
-// all (unless the caller asks for `partial`, which applies the valid rows). Memory stays bounded whatever the
-// file size: nothing holds more than a chunk of rows, and at most MAX_REPORTED_PROBLEMS problems are kept.
+// Importing a voter roll (SPEC §3): a CSV stream is decoded, parsed and validated row by row, and the valid rows
+// go through PostgreSQL COPY into a fresh load table. Then, with the election locked:
+//   - the election's first roll: the load table is indexed in bulk (its unique NIK constraint is also how
+//     duplicates inside the file are found) and attached as the election's partition of `voters`;
+//   - a later import: duplicates are found by grouping, and one merge upserts by NIK within the election.
+// All of it is one transaction, so an import is applied whole or not at all (unless the caller asks for
+// `partial`, which applies the valid rows). Memory stays bounded whatever the file size: nothing holds more
+// than a chunk of rows, and at most MAX_REPORTED_PROBLEMS problems are kept.
 // The HTTP route and `scripts/import-roll.ts` both call importRoll().
 import { once } from "node:events";
 import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
+import { newId } from "../../crypto/random.js";
 import type { DB, Db } from "../../db/database.js";
 import { AppError, notFound } from "../../lib/errors.js";
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
-import { CsvFormatError, CsvReader } from "./csv-reader.js";
+import { COPY_SPECIAL, CsvFormatError, CsvReader, type CsvRecord } from "./csv-reader.js";
+import { voterPartitionExists, voterPartitionName } from "./roll.partition.js";
 import {
   type HeaderMap,
   isBlankRow,
   type RollContext,
   type RollProblem,
+  RowValidator,
   resolveHeader,
   type VoterRow,
-  validateRow,
 } from "./roll-row.js";
 
 export type ImportMode = "all-or-nothing" | "partial";
@@ -32,6 +37,8 @@ export interface ImportOptions {
   /** Refuse the input once it exceeds this many bytes (the HTTP route's limit); undefined for the CLI. */
   maxBytes?: number;
   onProgress?: (progress: { rows: number; bytes: number }) => void;
+  /** Called as each phase ends with its wall time and this process's CPU time, in ms (for benchmarks). */
+  onPhase?: (phase: string, wallMs: number, cpuMs: number) => void;
   progressEvery?: number;
 }
 
@@ -57,10 +64,12 @@ export interface ImportReport {
 }
 
 export const MAX_REPORTED_PROBLEMS = 1000;
-const COPY_CHUNK_CHARS = 256 * 1024;
+const COPY_BUFFER_BYTES = 1024 * 1024;
+const COPY_FLUSH_BYTES = 768 * 1024;
 
-const STAGING_COLUMNS = [
-  "line",
+// election_id and id are the load table's defaults (PostgreSQL fills them on the core Node is not using).
+const LOAD_COLUMNS = [
+  "source_line",
   "nik",
   "nkk",
   "name",
@@ -76,7 +85,9 @@ const STAGING_COLUMNS = [
   "disability",
   "note",
 ] as const;
-const VOTER_COLUMNS = STAGING_COLUMNS.slice(1);
+/** The columns an import writes and compares; id, origin and timestamps are the row's own. */
+const DATA_COLUMNS = LOAD_COLUMNS.slice(1);
+const COMPARED_COLUMNS = DATA_COLUMNS.filter((c) => c !== "nik");
 
 /** COPY text format: backslash, tab and line breaks escaped; NULL as \N. */
 function copyValue(value: string | null): string {
@@ -87,8 +98,14 @@ function copyValue(value: string | null): string {
   );
 }
 
-function copyLine(line: number, v: VoterRow): string {
-  return `${line}\t${v.nik}\t${copyValue(v.nkk)}\t${copyValue(v.name)}\t${copyValue(v.birth_place)}\t${v.birth_date}\t${v.sex}\t${v.marital_status}\t${copyValue(v.address)}\t${copyValue(v.dusun)}\t${copyValue(v.rt)}\t${copyValue(v.rw)}\t${v.tps_id}\t${copyValue(v.disability)}\t${copyValue(v.note)}\n`;
+const nullable = (value: string | null) => (value === null ? "\\N" : value);
+
+/** One COPY text line; fields are escaped only when the CSV reader saw a character that needs it. */
+function copyLine(line: number, v: VoterRow, special: boolean): string {
+  if (special) {
+    return `${line}\t${v.nik}\t${copyValue(v.nkk)}\t${copyValue(v.name)}\t${copyValue(v.birth_place)}\t${v.birth_date}\t${v.sex}\t${v.marital_status}\t${copyValue(v.address)}\t${copyValue(v.dusun)}\t${copyValue(v.rt)}\t${copyValue(v.rw)}\t${v.tps_id}\t${copyValue(v.disability)}\t${copyValue(v.note)}\n`;
+  }
+  return `${line}\t${v.nik}\t${nullable(v.nkk)}\t${v.name}\t${nullable(v.birth_place)}\t${v.birth_date}\t${v.sex}\t${v.marital_status}\t${nullable(v.address)}\t${nullable(v.dusun)}\t${nullable(v.rt)}\t${nullable(v.rw)}\t${v.tps_id}\t${nullable(v.disability)}\t${nullable(v.note)}\n`;
 }
 
 /** A Kysely instance over one checked-out client, so COPY and queries share one transaction. */
@@ -160,8 +177,20 @@ export async function importRoll(
   const problems = new ProblemList();
   const counts: ImportCounts = { read: 0, inserted: 0, updated: 0, unchanged: 0, rejected: 0, warnings: 0 };
   const reader = new CsvReader();
+  const loadTable = `roll_load_${newId().replaceAll("-", "")}`;
   let header: HeaderMap | null = null;
+  let validator: RowValidator | null = null;
   let applied = false;
+  let bytes = 0;
+  let phaseStart = performance.now();
+  let cpuStart = process.cpuUsage();
+  const phase = (name: string) => {
+    const now = performance.now();
+    const cpu = process.cpuUsage(cpuStart);
+    options.onPhase?.(name, now - phaseStart, (cpu.user + cpu.system) / 1000);
+    phaseStart = now;
+    cpuStart = process.cpuUsage();
+  };
 
   const client = await pool.connect();
   const kdb = kyselyOnClient(client);
@@ -169,89 +198,75 @@ export async function importRoll(
     await kdb
       .transaction()
       .execute(async (tx) => {
+        // A plain table shaped like the roll, constrained to this election, so it can become its partition.
         await sql`
-          CREATE TEMP TABLE roll_staging (
-            line integer NOT NULL, nik text NOT NULL, nkk text, name text NOT NULL, birth_place text,
-            birth_date date NOT NULL, sex text NOT NULL, marital_status text NOT NULL, address text, dusun text,
-            rt text, rw text, tps_id uuid NOT NULL, disability text, note text
-          ) ON COMMIT DROP`.execute(tx);
-        const copy = client.query(copyFrom(`COPY roll_staging (${STAGING_COLUMNS.join(", ")}) FROM STDIN`));
+          CREATE TABLE ${sql.id(loadTable)} (
+            LIKE voters INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+            CHECK (election_id = ${sql.lit(electionId)}::uuid)
+          )`.execute(tx);
+        await sql`ALTER TABLE ${sql.id(loadTable)} ALTER election_id SET DEFAULT ${sql.lit(electionId)}::uuid`.execute(
+          tx,
+        );
+        const copy = client.query(copyFrom(`COPY ${loadTable} (${LOAD_COLUMNS.join(", ")}) FROM STDIN`));
         let copyError: unknown = null;
         copy.on("error", (e) => {
           copyError = e;
         });
-        let pending: string[] = [];
-        let pendingChars = 0;
+        // COPY lines are encoded straight into a buffer (no joined string), handed to COPY when full.
+        let out = Buffer.allocUnsafe(COPY_BUFFER_BYTES);
+        let used = 0;
         const flush = async () => {
-          if (pending.length === 0) return;
-          const text = pending.join("");
-          pending = [];
-          pendingChars = 0;
-          if (!copy.write(text)) await Promise.race([once(copy, "drain"), once(copy, "error")]);
+          if (used === 0) return;
+          const chunk = out.subarray(0, used);
+          out = Buffer.allocUnsafe(COPY_BUFFER_BYTES);
+          used = 0;
+          if (!copy.write(chunk)) await Promise.race([once(copy, "drain"), once(copy, "error")]);
           if (copyError) throw copyError;
         };
 
-        const handle = async (line: number, fields: string[]) => {
-          if (header === null) {
-            header = resolveHeader(fields);
-            if (header.missing.length > 0) {
-              throw new AppError(
-                "ROLL_COLUMNS_MISSING",
-                `the file has no ${header.missing.join(", ")} column${header.missing.length > 1 ? "s" : ""}: nothing was imported`,
-                { missing_columns: header.missing, found_columns: fields.map((f) => f.trim()) },
-              );
+        // Rows are handled synchronously, a chunk of input at a time; COPY is written (and its backpressure
+        // awaited) once per chunk, not once per row.
+        const handle = (records: CsvRecord[]) => {
+          for (const { line, fields, flags } of records) {
+            if (validator === null) {
+              header = readHeader(line, fields, problems);
+              validator = new RowValidator(header, ctx);
+              continue;
             }
-            for (const name of header.unknown) {
-              problems.add({
-                line,
-                column: name,
-                code: "COLUMN_IGNORED",
-                severity: "warning",
-                message: `column "${name}" is not part of the roll and was ignored`,
-              });
+            if (isBlankRow(fields)) continue;
+            counts.read++;
+            const result = validator.validate(line, fields, flags);
+            for (const p of result.problems) problems.add(p);
+            if (result.voter === null) {
+              counts.rejected++;
+              continue;
             }
-            for (const name of header.duplicated) {
-              problems.add({
-                line,
-                column: name,
-                code: "COLUMN_DUPLICATED",
-                severity: "warning",
-                message: `column "${name}" appears twice; the first one was used`,
-              });
+            const text = copyLine(line, result.voter, (flags & COPY_SPECIAL) !== 0);
+            // A UTF-16 unit never takes more than 3 bytes; grow the buffer (rarely) if the line might not fit.
+            if (used + text.length * 3 > out.length) {
+              const bigger = Buffer.allocUnsafe(out.length * 2 + text.length * 3);
+              out.copy(bigger, 0, 0, used);
+              out = bigger;
             }
-            return;
-          }
-          if (isBlankRow(fields)) return;
-          counts.read++;
-          const result = validateRow(line, fields, header, ctx);
-          for (const p of result.problems) problems.add(p);
-          if (result.voter === null) {
-            counts.rejected++;
-            return;
-          }
-          const text = copyLine(line, result.voter);
-          pending.push(text);
-          pendingChars += text.length;
-          if (pendingChars >= COPY_CHUNK_CHARS) await flush();
-          if (options.onProgress && counts.read % (options.progressEvery ?? 100_000) === 0) {
-            options.onProgress({ rows: counts.read, bytes });
+            used += out.write(text, used);
+            if (options.onProgress && counts.read % (options.progressEvery ?? 100_000) === 0) {
+              options.onProgress({ rows: counts.read, bytes });
+            }
           }
         };
 
         const decoder = new TextDecoder(options.encoding, { fatal: true });
-        let bytes = 0;
         try {
           for await (const chunk of input) {
             const buffer = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
             bytes += buffer.length;
             if (options.maxBytes !== undefined && bytes > options.maxBytes)
               throw rollTooLarge(options.maxBytes);
-            for (const record of reader.push(decoder.decode(buffer, { stream: true }))) {
-              await handle(record.line, record.fields);
-            }
+            handle(reader.push(decoder.decode(buffer, { stream: true })));
+            if (used >= COPY_FLUSH_BYTES) await flush();
           }
-          for (const record of reader.push(decoder.decode())) await handle(record.line, record.fields);
-          for (const record of reader.end()) await handle(record.line, record.fields);
+          handle(reader.push(decoder.decode()));
+          handle(reader.end());
         } catch (error) {
           copy.destroy();
           throw translateInputError(error, options);
@@ -263,11 +278,10 @@ export async function importRoll(
         await flush();
         copy.end();
         await Promise.race([once(copy, "finish"), once(copy, "error").then(([e]) => Promise.reject(e))]);
+        const loaded = counts.read - counts.rejected;
+        phase("read, validate and COPY");
 
-        await rejectDuplicates(tx, problems, counts);
-        counts.warnings = problems.warnings;
-
-        // Lock the election for the merge: no open, TPS change or second import can interleave.
+        // Lock the election: no opening, TPS change or second import interleaves with what follows.
         const election = await tx
           .selectFrom("elections")
           .select("status")
@@ -275,11 +289,33 @@ export async function importRoll(
           .forUpdate()
           .executeTakeFirstOrThrow();
         if (election.status !== "draft") throw rollFrozen(election.status);
-        Object.assign(counts, await previewMerge(tx, electionId));
+        await sql`SET LOCAL maintenance_work_mem = '256MB'`.execute(tx);
+
+        const firstRoll = !(await voterPartitionExists(tx, electionId));
+        if (firstRoll) {
+          const duplicates = await indexLoadTable(tx, loadTable, problems);
+          counts.rejected += duplicates;
+          counts.inserted = loaded - duplicates;
+        } else {
+          counts.rejected += await rejectDuplicates(tx, loadTable, problems);
+          Object.assign(counts, await previewMerge(tx, loadTable, electionId));
+        }
+        counts.warnings = problems.warnings;
+        phase(firstRoll ? "bulk keys (duplicate check)" : "duplicates and preview");
 
         const refused = options.mode === "all-or-nothing" && counts.rejected > 0;
         if (options.dryRun || refused) throw new DryRunRollback();
-        await mergeStaging(tx, electionId);
+        if (firstRoll) {
+          await sql`ALTER TABLE ${sql.id(loadTable)} RENAME TO ${sql.id(voterPartitionName(electionId))}`.execute(
+            tx,
+          );
+          await sql`ALTER TABLE voters ATTACH PARTITION ${sql.id(voterPartitionName(electionId))}
+            FOR VALUES IN (${sql.lit(electionId)})`.execute(tx);
+        } else {
+          await mergeLoadTable(tx, loadTable, electionId);
+          await sql`DROP TABLE ${sql.id(loadTable)}`.execute(tx);
+        }
+        phase(firstRoll ? "attach partition" : "merge");
         await recordAuditEvent(tx, actor, {
           electionId,
           action: "roll.imported",
@@ -292,6 +328,7 @@ export async function importRoll(
       .catch((error) => {
         if (!(error instanceof DryRunRollback)) throw error;
       });
+    phase("commit");
   } finally {
     await kdb.destroy();
     client.release();
@@ -309,6 +346,36 @@ export async function importRoll(
   };
 }
 
+function readHeader(line: number, fields: string[], problems: ProblemList): HeaderMap {
+  const header = resolveHeader(fields);
+  if (header.missing.length > 0) {
+    throw new AppError(
+      "ROLL_COLUMNS_MISSING",
+      `the file has no ${header.missing.join(", ")} column${header.missing.length > 1 ? "s" : ""}: nothing was imported`,
+      { missing_columns: header.missing, found_columns: fields.map((f) => f.trim()) },
+    );
+  }
+  for (const name of header.unknown) {
+    problems.add({
+      line,
+      column: name,
+      code: "COLUMN_IGNORED",
+      severity: "warning",
+      message: `column "${name}" is not part of the roll and was ignored`,
+    });
+  }
+  for (const name of header.duplicated) {
+    problems.add({
+      line,
+      column: name,
+      code: "COLUMN_DUPLICATED",
+      severity: "warning",
+      message: `column "${name}" appears twice; the first one was used`,
+    });
+  }
+  return header;
+}
+
 export function rollTooLarge(maxBytes: number): AppError {
   return new AppError(
     "ROLL_TOO_LARGE",
@@ -319,7 +386,6 @@ export function rollTooLarge(maxBytes: number): AppError {
 }
 
 function translateInputError(error: unknown, options: ImportOptions): unknown {
-  const encoding = options.encoding;
   if (error instanceof AppError) return error;
   if ((error as { code?: string }).code === "FST_REQ_FILE_TOO_LARGE")
     return rollTooLarge(options.maxBytes ?? 0);
@@ -334,26 +400,43 @@ function translateInputError(error: unknown, options: ImportOptions): unknown {
   ) {
     return new AppError(
       "ROLL_ENCODING_INVALID",
-      encoding === "utf-8"
+      options.encoding === "utf-8"
         ? "the file is not UTF-8 — probably Windows-1252 ('CSV' rather than 'CSV UTF-8' in Excel): save it as " +
             "CSV UTF-8, or send it again with encoding=windows-1252; nothing was imported"
-        : `the file is not valid ${encoding}; nothing was imported`,
+        : `the file is not valid ${options.encoding}; nothing was imported`,
     );
   }
   return error;
 }
 
-/** Both (all) rows of a NIK that appears more than once in the file are rejected (SPEC §3). */
-async function rejectDuplicates(
-  tx: Transaction<DB>,
-  problems: ProblemList,
-  counts: ImportCounts,
-): Promise<void> {
+/**
+ * First roll: builds the load table's key in bulk. The key (election, NIK) doubles as the duplicate check:
+ * only when it fails are the duplicates looked up, reported and removed (every copy: SPEC §3), and it is
+ * built again. Returns the number of rows removed.
+ */
+async function indexLoadTable(tx: Transaction<DB>, table: string, problems: ProblemList): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    try {
+      await sql`SAVEPOINT roll_keys`.execute(tx);
+      await sql`ALTER TABLE ${sql.id(table)} ADD PRIMARY KEY (election_id, nik)`.execute(tx);
+      await sql`RELEASE SAVEPOINT roll_keys`.execute(tx);
+      break;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "23505" || removed > 0) throw error;
+      await sql`ROLLBACK TO SAVEPOINT roll_keys`.execute(tx);
+      removed = await rejectDuplicates(tx, table, problems);
+    }
+  }
+  return removed;
+}
+
+/** Every row of a NIK that appears more than once in the file is rejected, each naming the others' lines. */
+async function rejectDuplicates(tx: Transaction<DB>, table: string, problems: ProblemList): Promise<number> {
   const duplicates = await sql<{ lines: number[] }>`
-    SELECT array_agg(line ORDER BY line) AS lines FROM roll_staging GROUP BY nik HAVING count(*) > 1`.execute(
-    tx,
-  );
-  if (duplicates.rows.length === 0) return;
+    SELECT array_agg(source_line ORDER BY source_line) AS lines FROM ${sql.id(table)}
+    GROUP BY nik HAVING count(*) > 1`.execute(tx);
+  let removed = 0;
   for (const { lines } of duplicates.rows) {
     for (const line of lines) {
       const others = lines.filter((l) => l !== line);
@@ -364,58 +447,43 @@ async function rejectDuplicates(
         severity: "error",
         message: `the same NIK is also on line${others.length > 1 ? "s" : ""} ${others.join(", ")}: every copy is rejected`,
       });
-      counts.rejected++;
+      removed++;
     }
   }
-  await sql`DELETE FROM roll_staging WHERE nik IN (SELECT nik FROM roll_staging GROUP BY nik HAVING count(*) > 1)`.execute(
-    tx,
-  );
+  if (removed > 0) {
+    await sql`DELETE FROM ${sql.id(table)} WHERE nik IN (
+      SELECT nik FROM ${sql.id(table)} GROUP BY nik HAVING count(*) > 1)`.execute(tx);
+  }
+  return removed;
 }
 
-const COMPARED = sql.raw(
-  VOTER_COLUMNS.filter((c) => c !== "nik")
-    .map((c) => `v.${c}`)
-    .join(", "),
-);
-const COMPARED_STAGED = sql.raw(
-  VOTER_COLUMNS.filter((c) => c !== "nik")
-    .map((c) => `s.${c}`)
-    .join(", "),
-);
+const listOf = (prefix: string, columns: readonly string[]) =>
+  sql.raw(columns.map((c) => `${prefix}${c}`).join(", "));
 
 /** What the merge will do: rows new to the roll, rows that differ, rows identical to what is stored. */
-async function previewMerge(tx: Transaction<DB>, electionId: string) {
+async function previewMerge(tx: Transaction<DB>, table: string, electionId: string) {
+  const stored = listOf("v.", COMPARED_COLUMNS);
+  const incoming = listOf("s.", COMPARED_COLUMNS);
   const result = await sql<{ inserted: number; updated: number; unchanged: number }>`
     SELECT
       count(*) FILTER (WHERE v.nik IS NULL)::int AS inserted,
-      count(*) FILTER (WHERE v.nik IS NOT NULL AND (${COMPARED}) IS DISTINCT FROM (${COMPARED_STAGED}))::int AS updated,
-      count(*) FILTER (WHERE v.nik IS NOT NULL AND (${COMPARED}) IS NOT DISTINCT FROM (${COMPARED_STAGED}))::int AS unchanged
-    FROM roll_staging s
+      count(*) FILTER (WHERE v.nik IS NOT NULL AND (${stored}) IS DISTINCT FROM (${incoming}))::int AS updated,
+      count(*) FILTER (WHERE v.nik IS NOT NULL AND (${stored}) IS NOT DISTINCT FROM (${incoming}))::int AS unchanged
+    FROM ${sql.id(table)} s
     LEFT JOIN voters v ON v.election_id = ${electionId} AND v.nik = s.nik`.execute(tx);
   const row = result.rows[0];
   return { inserted: row?.inserted ?? 0, updated: row?.updated ?? 0, unchanged: row?.unchanged ?? 0 };
 }
 
-async function mergeStaging(tx: Transaction<DB>, electionId: string): Promise<void> {
-  const columns = sql.raw(VOTER_COLUMNS.join(", "));
-  const updates = sql.raw(
-    VOTER_COLUMNS.filter((c) => c !== "nik")
-      .map((c) => `${c} = EXCLUDED.${c}`)
-      .join(", "),
-  );
-  const existing = sql.raw(
-    VOTER_COLUMNS.filter((c) => c !== "nik")
-      .map((c) => `voters.${c}`)
-      .join(", "),
-  );
-  const incoming = sql.raw(
-    VOTER_COLUMNS.filter((c) => c !== "nik")
-      .map((c) => `EXCLUDED.${c}`)
-      .join(", "),
-  );
+/** Upserts by NIK; a voter whose data did not change is not written at all (its id and updated_at stay). */
+async function mergeLoadTable(tx: Transaction<DB>, table: string, electionId: string): Promise<void> {
+  const columns = listOf("", ["source_line", ...DATA_COLUMNS]);
+  const updates = sql.raw(["source_line", ...COMPARED_COLUMNS].map((c) => `${c} = EXCLUDED.${c}`).join(", "));
   await sql`
     INSERT INTO voters (election_id, ${columns})
-    SELECT ${electionId}::uuid, ${columns} FROM roll_staging
+    SELECT ${electionId}::uuid, ${columns} FROM ${sql.id(table)}
     ON CONFLICT (election_id, nik) DO UPDATE SET ${updates}, updated_at = now()
-    WHERE (${existing}) IS DISTINCT FROM (${incoming})`.execute(tx);
+    WHERE (${listOf("voters.", COMPARED_COLUMNS)}) IS DISTINCT FROM (${listOf("EXCLUDED.", COMPARED_COLUMNS)})`.execute(
+    tx,
+  );
 }
