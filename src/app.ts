@@ -18,6 +18,8 @@ import type { Db } from "./db/database.js";
 import { auditRoutes } from "./modules/audit/audit.routes.js";
 import { electionRoutes } from "./modules/elections/elections.routes.js";
 import { healthRoutes } from "./modules/health/health.routes.js";
+import { type LogKeyring, loadLogKeyring } from "./modules/log/log.keys.js";
+import { logRoutes } from "./modules/log/log.routes.js";
 import { rollRoutes } from "./modules/roll/roll.routes.js";
 import { authRoutes, userRoutes } from "./modules/users/users.routes.js";
 import { type Access, PUBLIC } from "./plugins/access.js";
@@ -29,6 +31,8 @@ export interface AppOverrides {
   db: Db;
   /** The pool under `db`: the roll importer streams COPY through one of its clients. */
   pool: pg.Pool;
+  /** The vote-log signing keys; loaded from the database (made at first start) on first use when absent. */
+  logKeyring?: LogKeyring;
   /** Where logs go (tests capture them); defaults to stdout. */
   logStream?: NodeJS.WritableStream;
   /** pino logger options, replacing the defaults (pretty console output on a TTY, for instance). */
@@ -125,6 +129,14 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(electionRoutes, { db });
   await app.register(auditRoutes, { db });
   await app.register(rollRoutes, { db, pool: overrides.pool, config });
+  let keyring: Promise<LogKeyring> | undefined = overrides.logKeyring
+    ? Promise.resolve(overrides.logKeyring)
+    : undefined;
+  const getKeyring = () => {
+    keyring ??= loadLogKeyring(db, config.LOG_ORIGIN, config.LOG_SIGNING_KEY);
+    return keyring;
+  };
+  await app.register(logRoutes, { db, keyring: getKeyring });
 
   await app.ready();
   return app;

@@ -95,6 +95,20 @@ export const configSchema = z.object({
       "Largest voter-roll CSV accepted over HTTP (larger files get 413 naming the command-line importer, " +
         "`npm run import-roll`, which has no limit).",
     ),
+  LOG_ORIGIN: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]*(\/[a-z0-9._-]+)*$/, "a host name, optionally with a path, lower case")
+    .default("suara.local")
+    .describe(
+      "This deployment's name in vote-log checkpoints: each election's log origin is " +
+        "`<LOG_ORIGIN>/elections/<election id>` (e.g. `pilkades.banyuasinkab.go.id`). Never change it once " +
+        "an election has a log.",
+    ),
+  LOG_SIGNING_KEY: optionalString.describe(
+    "Base64 of a 32-byte Ed25519 seed for the key that signs vote-log checkpoints. When unset, the service " +
+      "generates one at first start and keeps it in the database; setting a new one retires the previous key " +
+      "(old checkpoints stay verifiable).",
+  ),
   CORS_ORIGINS: z
     .string()
     .default("")
@@ -127,6 +141,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config = parsed.data;
   if (config.JWT_SECRET !== undefined && config.JWT_SECRET.length < 32) {
     throw new ConfigError("Invalid configuration:\n  JWT_SECRET: must be at least 32 characters");
+  }
+  if (config.LOG_SIGNING_KEY !== undefined && Buffer.from(config.LOG_SIGNING_KEY, "base64").length !== 32) {
+    throw new ConfigError("Invalid configuration:\n  LOG_SIGNING_KEY: must be base64 of exactly 32 bytes");
   }
   if (config.NODE_ENV === "production" && config.JWT_SECRET === undefined) {
     throw new ConfigError("Invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production");

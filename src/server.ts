@@ -4,6 +4,7 @@ import closeWithGrace from "close-with-grace";
 import { buildApp } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { openDatabase } from "./db/setup.js";
+import { loadLogKeyring } from "./modules/log/log.keys.js";
 import { bootstrapAdmin } from "./modules/users/users.service.js";
 
 function say(line: string): void {
@@ -41,7 +42,13 @@ async function main(): Promise<void> {
           },
         }
       : undefined;
-  const app = await buildApp(config, { db: database.db, pool: database.pool, ...(logger ? { logger } : {}) });
+  const logKeyring = await loadLogKeyring(database.db, config.LOG_ORIGIN, config.LOG_SIGNING_KEY);
+  const app = await buildApp(config, {
+    db: database.db,
+    pool: database.pool,
+    logKeyring,
+    ...(logger ? { logger } : {}),
+  });
 
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, "shutting down after an error");

@@ -22,3 +22,8 @@ export function newId(): string {
 export function randomSecret(bytes = 32): string {
   return randomBytes(bytes).toString("base64url");
 }
+
+/** `n` random bytes from the operating system's CSPRNG. */
+export function randomBytesFor(n: number): Buffer {
+  return randomBytes(n);
+}

@@ -112,6 +112,45 @@ export interface VotersTable {
   updated_at: Generated<Date>;
 }
 
+export interface LogKeysTable {
+  id: string;
+  public_key: Buffer;
+  secret_seed: Buffer | null;
+  created_at: Generated<Date>;
+  retired_at: Timestamp | null;
+}
+
+export interface LogEntriesTable {
+  election_id: string;
+  seq: number;
+  ballot_id: string;
+  leaf: Buffer;
+  leaf_hash: Buffer;
+  tracking_code: string;
+}
+
+export interface LogTreeNodesTable {
+  election_id: string;
+  level: number;
+  idx: number;
+  hash: Buffer;
+}
+
+export interface LogCheckpointsTable {
+  election_id: string;
+  tree_size: number;
+  root_hash: Buffer;
+  note: string;
+  key_id: string;
+}
+
+export interface LogHeadsTable {
+  election_id: string;
+  tree_size: number;
+  compact_range: Buffer;
+  last_leaf_hash: Buffer;
+}
+
 export interface DB {
   users: UsersTable;
   elections: ElectionsTable;
@@ -120,6 +159,11 @@ export interface DB {
   memberships: MembershipsTable;
   audit_events: AuditEventsTable;
   voters: VotersTable;
+  log_keys: LogKeysTable;
+  log_entries: LogEntriesTable;
+  log_tree_nodes: LogTreeNodesTable;
+  log_checkpoints: LogCheckpointsTable;
+  log_heads: LogHeadsTable;
 }
 
 export type Db = Kysely<DB>;

@@ -237,6 +237,16 @@ describe("health, readiness and documentation", () => {
       .filter((r) => r.access.kind === "public" && !r.url.startsWith("/docs") && r.method !== "OPTIONS")
       .map((r) => `${r.method} ${r.url}`)
       .sort();
-    expect(publicRoutes).toEqual(["GET /health", "GET /ready", "POST /auth/login"]);
+    // The bulletin board (SPEC §1: anyone reads checkpoints and proofs), health, and signing in.
+    expect(publicRoutes).toEqual([
+      "GET /elections/:electionId/log/checkpoint",
+      "GET /elections/:electionId/log/entries",
+      "GET /elections/:electionId/log/proofs/consistency",
+      "GET /elections/:electionId/log/proofs/inclusion",
+      "GET /health",
+      "GET /log/keys",
+      "GET /ready",
+      "POST /auth/login",
+    ]);
   });
 });
