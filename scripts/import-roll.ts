@@ -30,6 +30,13 @@ if (!values.election || !values.as || !file) {
   process.stderr.write(`${usage}\n`);
   process.exit(2);
 }
+const electionId = values.election.trim().toLowerCase();
+if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(electionId)) {
+  process.stderr.write(
+    `--election must be the election's id (a UUID such as 0b7c3a52-5d8e-4b8f-9a51-0c2f7e1d9a10)\n`,
+  );
+  process.exit(2);
+}
 if (values.mode !== "all-or-nothing" && values.mode !== "partial") {
   process.stderr.write(`--mode must be all-or-nothing or partial\n${usage}\n`);
   process.exit(2);
@@ -46,33 +53,24 @@ try {
   const user = await database.db
     .selectFrom("users")
     .leftJoin("memberships", (j) =>
-      j
-        .onRef("memberships.user_id", "=", "users.id")
-        .on("memberships.election_id", "=", values.election as string),
+      j.onRef("memberships.user_id", "=", "users.id").on("memberships.election_id", "=", electionId),
     )
     .select(["users.id", "users.is_admin", "users.disabled_at", "memberships.role"])
     .where("users.username", "=", values.as.toLowerCase())
     .executeTakeFirst();
   if (!user || user.disabled_at !== null || !(user.is_admin || user.role === "committee")) {
     throw new Error(
-      `${values.as} is not an active administrator or committee member of election ${values.election}`,
+      `${values.as} is not an active administrator or committee member of election ${electionId}`,
     );
   }
   const actor: Actor = { id: user.id, role: user.is_admin ? "admin" : "committee" };
   const started = process.hrtime.bigint();
-  const report = await importRoll(
-    database.db,
-    database.pool,
-    actor,
-    values.election,
-    createReadStream(file),
-    {
-      mode: values.mode,
-      dryRun: values["dry-run"],
-      encoding: values.encoding,
-      onProgress: (p) => say(`  … ${p.rows.toLocaleString("en")} rows read`),
-    },
-  );
+  const report = await importRoll(database.db, database.pool, actor, electionId, createReadStream(file), {
+    mode: values.mode,
+    dryRun: values["dry-run"],
+    encoding: values.encoding,
+    onProgress: (p) => say(`  … ${p.rows.toLocaleString("en")} rows read`),
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const c = report.counts;
   say(

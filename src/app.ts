@@ -133,7 +133,11 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
     ? Promise.resolve(overrides.logKeyring)
     : undefined;
   const getKeyring = () => {
-    keyring ??= loadLogKeyring(db, config.LOG_ORIGIN, config.LOG_SIGNING_KEY);
+    // A failed load (database down) is not remembered: the next request tries again.
+    keyring ??= loadLogKeyring(db, config.LOG_ORIGIN, config.LOG_SIGNING_KEY).catch((error: unknown) => {
+      keyring = undefined;
+      throw error;
+    });
     return keyring;
   };
   await app.register(logRoutes, { db, keyring: getKeyring });

@@ -42,10 +42,12 @@ export const configSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce
     .number()
     .int()
-    .min(1)
+    .min(2)
     .max(200)
     .default(20)
-    .describe("Connections in the pool."),
+    .describe(
+      "Connections in the pool (at least 2: start-up holds one for its lock while migrating on another).",
+    ),
   JWT_SECRET: optionalString.describe(
     "HMAC key (at least 32 characters) signing access tokens (HS256, pinned). Required in production and when " +
       "several instances serve the same database. When unset outside production, a random key is made at start, " +

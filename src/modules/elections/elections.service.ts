@@ -197,7 +197,14 @@ export async function listElections(
   }
   if (page.cursor !== undefined) {
     const [createdAt, id] = String(decodeCursor(page.cursor, "c")).split("|");
-    if (createdAt === undefined || id === undefined) throw new AppError("VALIDATION_FAILED", "bad cursor");
+    if (
+      createdAt === undefined ||
+      id === undefined ||
+      Number.isNaN(new Date(createdAt).getTime()) ||
+      !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)
+    ) {
+      throw new AppError("VALIDATION_FAILED", "cursor is not one this service issued");
+    }
     query = query.where((eb) =>
       eb.or([
         eb("elections.created_at", "<", new Date(createdAt)),
@@ -608,6 +615,20 @@ export async function openingPreconditions(tx: Executor, election: Election, now
     .limit(1)
     .execute();
   if (voter.length === 0) unmet.push({ code: "ROLL_EMPTY", message: "import the voter roll (DPT) first" });
+  // Eligibility was judged on the voting day at import; the day may have moved since (SPEC §3: 17, or married).
+  const minors = await tx
+    .selectFrom("voters")
+    .select((eb) => eb.fn.countAll<string>().as("count"))
+    .where("election_id", "=", election.id)
+    .where("marital_status", "=", "B")
+    .where("birth_date", ">", sql<string>`(${election.voting_day}::date - interval '17 years')::date`)
+    .executeTakeFirstOrThrow();
+  if (Number(minors.count) > 0) {
+    unmet.push({
+      code: "ROLL_HAS_INELIGIBLE",
+      message: `${minors.count} unmarried voters are under 17 on the voting day ${election.voting_day}: correct the roll or the day`,
+    });
+  }
   // No foreign key ties voters to TPS (see the voter_roll migration), so check it here, as SPEC §2 asks.
   const stranded = await tx
     .selectFrom("voters")

@@ -65,6 +65,7 @@ export class CsvReader {
 
   /** Feeds a chunk of text; returns the records it completed. */
   push(chunk: string): CsvRecord[] {
+    if (chunk === "") return [];
     if (this.detectBuffer !== null) {
       // Wait for the whole header line (or 64 KiB) before choosing the separator.
       this.detectBuffer += chunk;
@@ -128,6 +129,7 @@ export class CsvReader {
         this.field += part;
         this.inQuotes = false;
         this.afterQuote = true;
+        this.quotedCR = false;
         i = q + 1;
         continue;
       }

@@ -58,7 +58,8 @@ export interface NikFacts {
 /** The structure a NIK must have to be one at all; null with a reason when it cannot be a NIK. */
 export function nikFacts(nik: string): { facts: NikFacts } | { error: string } {
   const province = Number(nik.slice(0, 2));
-  if (province < 11 || province > 94) return { error: `NIK province code ${nik.slice(0, 2)} does not exist` };
+  // Province codes run from 11 (Aceh) to 96 (Papua Barat Daya, 2022); new provinces take the next numbers.
+  if (province < 11) return { error: `NIK province code ${nik.slice(0, 2)} does not exist` };
   const dd = Number(nik.slice(6, 8));
   const month = Number(nik.slice(8, 10));
   const yy = Number(nik.slice(10, 12));

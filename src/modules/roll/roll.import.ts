@@ -20,6 +20,7 @@ import { voterPartitionExists, voterPartitionName } from "./roll.partition.js";
 import {
   type HeaderMap,
   isBlankRow,
+  type RollColumn,
   type RollContext,
   type RollProblem,
   RowValidator,
@@ -89,6 +90,26 @@ const LOAD_COLUMNS = [
 const DATA_COLUMNS = LOAD_COLUMNS.slice(1);
 const COMPARED_COLUMNS = DATA_COLUMNS.filter((c) => c !== "nik");
 
+/** The roll column each optional stored column comes from: a file without it must not erase it. */
+const SOURCE_OF: Partial<Record<(typeof DATA_COLUMNS)[number], RollColumn>> = {
+  nkk: "nkk",
+  birth_place: "tempat_lahir",
+  address: "alamat",
+  dusun: "dusun",
+  rt: "rt",
+  rw: "rw",
+  disability: "disabilitas",
+  note: "keterangan",
+};
+
+/** The stored columns a file with this header speaks for (the required ones, and the optional it has). */
+function columnsOf(header: HeaderMap): string[] {
+  return COMPARED_COLUMNS.filter((c) => {
+    const source = SOURCE_OF[c];
+    return source === undefined || header.index[source] !== undefined;
+  });
+}
+
 /** COPY text format: backslash, tab and line breaks escaped; NULL as \N. */
 function copyValue(value: string | null): string {
   if (value === null) return "\\N";
@@ -122,6 +143,18 @@ class ProblemList {
   errors = 0;
   warnings = 0;
 
+  /** Counts a problem, building its message only if it will be listed (some messages are costly). */
+  addLazily(code: string, severity: "error" | "warning", build: () => RollProblem): void {
+    if (this.listed.length < MAX_REPORTED_PROBLEMS) {
+      this.add(build());
+      return;
+    }
+    this.counts[code] = (this.counts[code] ?? 0) + 1;
+    if (severity === "error") this.errors++;
+    else this.warnings++;
+    this.truncated = true;
+  }
+
   add(problem: RollProblem): void {
     this.counts[problem.code] = (this.counts[problem.code] ?? 0) + 1;
     if (problem.severity === "error") this.errors++;
@@ -133,7 +166,10 @@ class ProblemList {
 
 class DryRunRollback extends Error {}
 
-async function loadContext(db: Db, electionId: string): Promise<RollContext & { status: string }> {
+async function loadContext(
+  db: Db,
+  electionId: string,
+): Promise<RollContext & { status: string; regionCode: string }> {
   const election = await db
     .selectFrom("elections")
     .select(["status", "voting_day", "region_code"])
@@ -147,6 +183,7 @@ async function loadContext(db: Db, electionId: string): Promise<RollContext & { 
     .execute();
   return {
     status: election.status,
+    regionCode: election.region_code,
     votingDay: election.voting_day,
     regionPrefix: election.region_code.split(".").slice(0, 3).join(""),
     tpsByCode: new Map(tps.map((t) => [t.code, t.id])),
@@ -168,7 +205,7 @@ export async function importRoll(
   pool: pg.Pool,
   actor: Actor,
   electionId: string,
-  input: AsyncIterable<Buffer | string>,
+  input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   options: ImportOptions,
 ): Promise<ImportReport> {
   const ctx = await loadContext(db, electionId);
@@ -194,6 +231,7 @@ export async function importRoll(
 
   const client = await pool.connect();
   const kdb = kyselyOnClient(client);
+  let failure: unknown;
   try {
     await kdb
       .transaction()
@@ -220,6 +258,7 @@ export async function importRoll(
           const chunk = out.subarray(0, used);
           out = Buffer.allocUnsafe(COPY_BUFFER_BYTES);
           used = 0;
+          if (copyError) throw copyError;
           if (!copy.write(chunk)) await Promise.race([once(copy, "drain"), once(copy, "error")]);
           if (copyError) throw copyError;
         };
@@ -284,11 +323,28 @@ export async function importRoll(
         // Lock the election: no opening, TPS change or second import interleaves with what follows.
         const election = await tx
           .selectFrom("elections")
-          .select("status")
+          .select(["status", "voting_day", "region_code"])
           .where("id", "=", electionId)
           .forUpdate()
           .executeTakeFirstOrThrow();
         if (election.status !== "draft") throw rollFrozen(election.status);
+        // The rows were judged against the voting day, village and TPS read at the start; if the election
+        // changed meanwhile, they must be judged again.
+        const stray = await sql<{ n: number }>`
+          SELECT count(*)::int AS n FROM ${sql.id(loadTable)} s
+          WHERE NOT EXISTS (SELECT 1 FROM tps WHERE tps.election_id = ${electionId} AND tps.id = s.tps_id)`.execute(
+          tx,
+        );
+        if (
+          election.voting_day !== ctx.votingDay ||
+          election.region_code !== ctx.regionCode ||
+          (stray.rows[0]?.n ?? 0) > 0
+        ) {
+          throw new AppError(
+            "ROLL_CONTEXT_CHANGED",
+            "the election's voting day, village or TPS list changed during the import: nothing was imported; import the file again",
+          );
+        }
         await sql`SET LOCAL maintenance_work_mem = '256MB'`.execute(tx);
 
         const firstRoll = !(await voterPartitionExists(tx, electionId));
@@ -298,7 +354,10 @@ export async function importRoll(
           counts.inserted = loaded - duplicates;
         } else {
           counts.rejected += await rejectDuplicates(tx, loadTable, problems);
-          Object.assign(counts, await previewMerge(tx, loadTable, electionId));
+          Object.assign(
+            counts,
+            await previewMerge(tx, loadTable, electionId, columnsOf(header as HeaderMap)),
+          );
         }
         counts.warnings = problems.warnings;
         phase(firstRoll ? "bulk keys (duplicate check)" : "duplicates and preview");
@@ -312,7 +371,7 @@ export async function importRoll(
           await sql`ALTER TABLE voters ATTACH PARTITION ${sql.id(voterPartitionName(electionId))}
             FOR VALUES IN (${sql.lit(electionId)})`.execute(tx);
         } else {
-          await mergeLoadTable(tx, loadTable, electionId);
+          await mergeLoadTable(tx, loadTable, electionId, columnsOf(header as HeaderMap));
           await sql`DROP TABLE ${sql.id(loadTable)}`.execute(tx);
         }
         phase(firstRoll ? "attach partition" : "merge");
@@ -329,9 +388,13 @@ export async function importRoll(
         if (!(error instanceof DryRunRollback)) throw error;
       });
     phase("commit");
+  } catch (error) {
+    failure = error;
+    throw error;
   } finally {
     await kdb.destroy();
-    client.release();
+    // A client whose COPY or transaction failed may be broken: destroy it rather than return it to the pool.
+    client.release(failure instanceof Error && !(failure instanceof AppError) ? failure : undefined);
   }
 
   return {
@@ -439,13 +502,18 @@ async function rejectDuplicates(tx: Transaction<DB>, table: string, problems: Pr
   let removed = 0;
   for (const { lines } of duplicates.rows) {
     for (const line of lines) {
-      const others = lines.filter((l) => l !== line);
-      problems.add({
-        line,
-        column: "nik",
-        code: "DUPLICATE_NIK",
-        severity: "error",
-        message: `the same NIK is also on line${others.length > 1 ? "s" : ""} ${others.join(", ")}: every copy is rejected`,
+      // Name a few of the other lines, not all: a fill-down mistake can repeat one NIK thousands of times.
+      problems.addLazily("DUPLICATE_NIK", "error", () => {
+        const others = lines.filter((l) => l !== line);
+        const named =
+          others.slice(0, 5).join(", ") + (others.length > 5 ? ` and ${others.length - 5} more` : "");
+        return {
+          line,
+          column: "nik",
+          code: "DUPLICATE_NIK",
+          severity: "error",
+          message: `the same NIK is also on line${others.length > 1 ? "s" : ""} ${named}: every copy is rejected`,
+        };
       });
       removed++;
     }
@@ -461,9 +529,9 @@ const listOf = (prefix: string, columns: readonly string[]) =>
   sql.raw(columns.map((c) => `${prefix}${c}`).join(", "));
 
 /** What the merge will do: rows new to the roll, rows that differ, rows identical to what is stored. */
-async function previewMerge(tx: Transaction<DB>, table: string, electionId: string) {
-  const stored = listOf("v.", COMPARED_COLUMNS);
-  const incoming = listOf("s.", COMPARED_COLUMNS);
+async function previewMerge(tx: Transaction<DB>, table: string, electionId: string, compared: string[]) {
+  const stored = listOf("v.", compared);
+  const incoming = listOf("s.", compared);
   const result = await sql<{ inserted: number; updated: number; unchanged: number }>`
     SELECT
       count(*) FILTER (WHERE v.nik IS NULL)::int AS inserted,
@@ -475,15 +543,21 @@ async function previewMerge(tx: Transaction<DB>, table: string, electionId: stri
   return { inserted: row?.inserted ?? 0, updated: row?.updated ?? 0, unchanged: row?.unchanged ?? 0 };
 }
 
-/** Upserts by NIK; a voter whose data did not change is not written at all (its id and updated_at stay). */
-async function mergeLoadTable(tx: Transaction<DB>, table: string, electionId: string): Promise<void> {
+/**
+ * Upserts by NIK, writing only the columns the file has (a correction file with fewer columns leaves the others
+ * as stored); a voter whose data did not change is not written at all (its id and updated_at stay).
+ */
+async function mergeLoadTable(
+  tx: Transaction<DB>,
+  table: string,
+  electionId: string,
+  compared: string[],
+): Promise<void> {
   const columns = listOf("", ["source_line", ...DATA_COLUMNS]);
-  const updates = sql.raw(["source_line", ...COMPARED_COLUMNS].map((c) => `${c} = EXCLUDED.${c}`).join(", "));
+  const updates = sql.raw(["source_line", ...compared].map((c) => `${c} = EXCLUDED.${c}`).join(", "));
   await sql`
     INSERT INTO voters (election_id, ${columns})
     SELECT ${electionId}::uuid, ${columns} FROM ${sql.id(table)}
     ON CONFLICT (election_id, nik) DO UPDATE SET ${updates}, updated_at = now()
-    WHERE (${listOf("voters.", COMPARED_COLUMNS)}) IS DISTINCT FROM (${listOf("EXCLUDED.", COMPARED_COLUMNS)})`.execute(
-    tx,
-  );
+    WHERE (${listOf("voters.", compared)}) IS DISTINCT FROM (${listOf("EXCLUDED.", compared)})`.execute(tx);
 }

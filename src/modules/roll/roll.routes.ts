@@ -122,8 +122,17 @@ export const rollRoutes: FastifyPluginAsyncZod<{ db: Db; pool: pg.Pool; config: 
         const file = await request.file();
         if (!file) throw new AppError("VALIDATION_FAILED", "the multipart request carries no file");
         input = guardTruncation(file.file, maxBytes);
-      } else {
+      } else if (
+        request.body !== null &&
+        typeof request.body === "object" &&
+        Symbol.asyncIterator in request.body
+      ) {
         input = request.body as AsyncIterable<Buffer>;
+      } else {
+        throw new AppError(
+          "UNSUPPORTED_MEDIA_TYPE",
+          "send the roll as CSV (Content-Type: text/csv) or as a multipart upload with a field named 'file'",
+        );
       }
       const report: ImportReport = await importRoll(
         db,

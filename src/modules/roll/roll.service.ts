@@ -6,6 +6,8 @@ import { decodeCursor, encodeCursor } from "../../lib/cursor.js";
 import { AppError } from "../../lib/errors.js";
 import { maskNik } from "./nik.js";
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export interface RollQuery {
   cursor?: string | undefined;
   limit: number;
@@ -45,6 +47,7 @@ export async function listRoll(db: Executor, electionId: string, query: RollQuer
     if (split < 0) throw new AppError("VALIDATION_FAILED", "cursor is not one this service issued");
     const name = raw.slice(0, split);
     const id = raw.slice(split + 1);
+    if (!UUID.test(id)) throw new AppError("VALIDATION_FAILED", "cursor is not one this service issued");
     select = select.where((eb) =>
       eb.or([eb("voters.name", ">", name), eb.and([eb("voters.name", "=", name), eb("voters.id", ">", id)])]),
     );

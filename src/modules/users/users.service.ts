@@ -109,10 +109,12 @@ async function lockAccount(db: Db, userId: string, policy: LoginPolicy): Promise
   await db.transaction().execute(async (tx) => {
     const user = await tx
       .selectFrom("users")
-      .select(["lock_count"])
+      .select(["lock_count", "locked_until"])
       .where("id", "=", userId)
       .forUpdate()
       .executeTakeFirstOrThrow();
+    // A burst of parallel failures all cross the threshold; only the first of them locks (and doubles) it.
+    if (user.locked_until !== null && new Date(user.locked_until).getTime() > Date.now()) return;
     const seconds = Math.min(MAX_LOCK_SECONDS, policy.lockSeconds * 2 ** user.lock_count);
     await tx
       .updateTable("users")
@@ -302,6 +304,8 @@ export async function bootstrapAdmin(
 ): Promise<{ created: boolean; oneTimePassword: string | null }> {
   const oneTimePassword = input.password === undefined ? generateOneTimePassword() : null;
   const password = input.password ?? (oneTimePassword as string);
+  const anyone = await db.selectFrom("users").select("id").limit(1).executeTakeFirst();
+  if (anyone) return { created: false, oneTimePassword: null };
   if (input.password !== undefined) checkPasswordPolicy(input.password, input.username);
   const hash = await hashPassword(password);
   return db.transaction().execute(async (tx) => {
