@@ -7,7 +7,6 @@
 // `partial`, which applies the valid rows). Memory stays bounded whatever the file size: nothing holds more
 // than a chunk of rows, and at most MAX_REPORTED_PROBLEMS problems are kept.
 // The HTTP route and `scripts/import-roll.ts` both call importRoll().
-import { once } from "node:events";
 import { Kysely, PostgresDialect, sql, type Transaction } from "kysely";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
@@ -127,6 +126,22 @@ function copyLine(line: number, v: VoterRow, special: boolean): string {
     return `${line}\t${v.nik}\t${copyValue(v.nkk)}\t${copyValue(v.name)}\t${copyValue(v.birth_place)}\t${v.birth_date}\t${v.sex}\t${v.marital_status}\t${copyValue(v.address)}\t${copyValue(v.dusun)}\t${copyValue(v.rt)}\t${copyValue(v.rw)}\t${v.tps_id}\t${copyValue(v.disability)}\t${copyValue(v.note)}\n`;
   }
   return `${line}\t${v.nik}\t${nullable(v.nkk)}\t${v.name}\t${nullable(v.birth_place)}\t${v.birth_date}\t${v.sex}\t${v.marital_status}\t${nullable(v.address)}\t${nullable(v.dusun)}\t${nullable(v.rt)}\t${nullable(v.rw)}\t${v.tps_id}\t${nullable(v.disability)}\t${nullable(v.note)}\n`;
+}
+
+/** Resolves on `event`, rejects on the stream's error, and leaves no listener behind either way. */
+function settled(stream: NodeJS.EventEmitter, event: "drain" | "finish"): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onEvent = () => {
+      stream.off("error", onError);
+      resolve();
+    };
+    const onError = (error: unknown) => {
+      stream.off(event, onEvent);
+      reject(error);
+    };
+    stream.once(event, onEvent);
+    stream.once("error", onError);
+  });
 }
 
 /** A Kysely instance over one checked-out client, so COPY and queries share one transaction. */
@@ -259,7 +274,7 @@ export async function importRoll(
           out = Buffer.allocUnsafe(COPY_BUFFER_BYTES);
           used = 0;
           if (copyError) throw copyError;
-          if (!copy.write(chunk)) await Promise.race([once(copy, "drain"), once(copy, "error")]);
+          if (!copy.write(chunk)) await settled(copy, "drain");
           if (copyError) throw copyError;
         };
 
@@ -316,7 +331,7 @@ export async function importRoll(
         }
         await flush();
         copy.end();
-        await Promise.race([once(copy, "finish"), once(copy, "error").then(([e]) => Promise.reject(e))]);
+        await settled(copy, "finish");
         const loaded = counts.read - counts.rejected;
         phase("read, validate and COPY");
 
