@@ -16,6 +16,7 @@ import type { Config } from "./config.js";
 import { newId, randomSecret } from "./crypto/random.js";
 import type { Db } from "./db/database.js";
 import { auditRoutes } from "./modules/audit/audit.routes.js";
+import { ceremonyRoutes } from "./modules/ceremony/ceremony.routes.js";
 import { electionRoutes } from "./modules/elections/elections.routes.js";
 import { healthRoutes } from "./modules/health/health.routes.js";
 import { type LogKeyring, loadLogKeyring } from "./modules/log/log.keys.js";
@@ -128,6 +129,7 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(userRoutes, { db, config });
   await app.register(electionRoutes, { db });
   await app.register(auditRoutes, { db });
+  await app.register(ceremonyRoutes, { db });
   await app.register(rollRoutes, { db, pool: overrides.pool, config });
   let keyring: Promise<LogKeyring> | undefined = overrides.logKeyring
     ? Promise.resolve(overrides.logKeyring)

@@ -151,6 +151,22 @@ export interface LogHeadsTable {
   last_leaf_hash: Buffer;
 }
 
+export interface TallyKeysTable {
+  election_id: string;
+  public_key: Buffer;
+  threshold: number;
+  holders: number;
+}
+
+export interface TallyKeyHoldersTable {
+  election_id: string;
+  user_id: string;
+  holder_public_key: Buffer;
+  share_index: number | null;
+  sealed_share: Buffer | null;
+  handed_over: Generated<boolean>;
+}
+
 export interface DB {
   users: UsersTable;
   elections: ElectionsTable;
@@ -164,6 +180,8 @@ export interface DB {
   log_tree_nodes: LogTreeNodesTable;
   log_checkpoints: LogCheckpointsTable;
   log_heads: LogHeadsTable;
+  tally_keys: TallyKeysTable;
+  tally_key_holders: TallyKeyHoldersTable;
 }
 
 export type Db = Kysely<DB>;

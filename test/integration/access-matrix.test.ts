@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAllowed, type Principal } from "../../src/plugins/auth.js";
 import {
   addMember,
+  addTallyKey,
   addVoters,
   bearer,
   buildTestApp,
@@ -47,6 +48,8 @@ beforeAll(async () => {
   electionB = await createElection(app, tokens.get("admin") as string, { name: "Pilkades B" });
   await addVoters(database.db, electionA);
   await addVoters(database.db, electionB);
+  await addTallyKey(database.db, electionA.id);
+  await addTallyKey(database.db, electionB.id);
   await addMember(database.db, electionA.id, userIds.get("committeeA") as string, "committee");
   await addMember(database.db, electionB.id, userIds.get("committeeB") as string, "committee");
   await addMember(

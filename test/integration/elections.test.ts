@@ -3,9 +3,12 @@
 // election exactly as it was.
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadLogKeyring } from "../../src/modules/log/log.keys.js";
+import { appendVotes } from "../../src/modules/log/log.service.js";
 import { ensureVoterPartition } from "../../src/modules/roll/roll.partition.js";
 import {
   addMember,
+  addTallyKey,
   addVoters,
   bearer,
   buildTestApp,
@@ -16,6 +19,7 @@ import {
   login,
 } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { makeKiosk, makeVote } from "../helpers/votes.js";
 
 let database: TestDatabase;
 let app: FastifyInstance;
@@ -38,11 +42,12 @@ afterAll(async () => {
 });
 
 async function electionWithCommittee(
-  options: Parameters<typeof createElection>[2] & { voters?: boolean } = {},
+  options: Parameters<typeof createElection>[2] & { voters?: boolean; tallyKey?: boolean } = {},
 ): Promise<ElectionFixture> {
   const election = await createElection(app, adminToken, options);
   await addMember(database.db, election.id, committeeId, "committee");
   if (options.voters !== false && election.tpsIds.length > 0) await addVoters(database.db, election);
+  if (options.tallyKey !== false) await addTallyKey(database.db, election.id);
   return election;
 }
 
@@ -224,6 +229,20 @@ describe("opening: each precondition refused with its own code", () => {
     },
     { code: "TPS_MISSING", setup: () => electionWithCommittee({ tps: 0 }) },
     { code: "ROLL_EMPTY", setup: () => electionWithCommittee({ voters: false }) },
+    { code: "TALLY_KEY_MISSING", setup: () => electionWithCommittee({ tallyKey: false }) },
+    {
+      code: "LOG_NOT_EMPTY",
+      setup: async () => {
+        const e = await electionWithCommittee();
+        const keyring = await loadLogKeyring(database.db, "suara.local");
+        await database.db
+          .transaction()
+          .execute((tx) =>
+            appendVotes(tx, keyring, e.id, [makeVote(e.id, e.tpsIds[0] as string, makeKiosk())]),
+          );
+        return e;
+      },
+    },
     { code: "SCHEDULE_PASSED", setup: () => electionWithCommittee({ votingDay: "2020-01-05" }) },
   ];
 

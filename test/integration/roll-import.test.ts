@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { importRoll } from "../../src/modules/roll/roll.import.js";
 import {
   addMember,
+  addTallyKey,
   bearer,
   buildTestApp,
   createElection,
@@ -386,6 +387,7 @@ describe("never half-applied", () => {
 
   it("the roll is frozen once the election is open", async () => {
     await importFile("valid.csv");
+    await addTallyKey(database.db, election.id);
     const opened = await app.inject({
       method: "POST",
       url: `/elections/${election.id}/open`,

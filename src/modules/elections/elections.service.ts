@@ -615,6 +615,20 @@ export async function openingPreconditions(tx: Executor, election: Election, now
     .limit(1)
     .execute();
   if (voter.length === 0) unmet.push({ code: "ROLL_EMPTY", message: "import the voter roll (DPT) first" });
+  const tallyKey = await tx
+    .selectFrom("tally_keys")
+    .select("election_id")
+    .where("election_id", "=", election.id)
+    .executeTakeFirst();
+  if (!tallyKey) unmet.push({ code: "TALLY_KEY_MISSING", message: "hold the tally-key ceremony first" });
+  const log = await tx
+    .selectFrom("log_heads")
+    .select("tree_size")
+    .where("election_id", "=", election.id)
+    .executeTakeFirst();
+  if ((log?.tree_size ?? 0) > 0) {
+    unmet.push({ code: "LOG_NOT_EMPTY", message: `the vote log already has ${log?.tree_size} entries` });
+  }
   // Eligibility was judged on the voting day at import; the day may have moved since (SPEC §3: 17, or married).
   const minors = await tx
     .selectFrom("voters")
