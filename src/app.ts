@@ -19,6 +19,7 @@ import { auditRoutes } from "./modules/audit/audit.routes.js";
 import { ceremonyRoutes } from "./modules/ceremony/ceremony.routes.js";
 import { electionRoutes } from "./modules/elections/elections.routes.js";
 import { healthRoutes } from "./modules/health/health.routes.js";
+import { kioskRoutes } from "./modules/kiosks/kiosks.routes.js";
 import { type LogKeyring, loadLogKeyring } from "./modules/log/log.keys.js";
 import { logRoutes } from "./modules/log/log.routes.js";
 import { rollRoutes } from "./modules/roll/roll.routes.js";
@@ -130,6 +131,7 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(electionRoutes, { db });
   await app.register(auditRoutes, { db });
   await app.register(ceremonyRoutes, { db });
+  await app.register(kioskRoutes, { db, config });
   await app.register(rollRoutes, { db, pool: overrides.pool, config });
   let keyring: Promise<LogKeyring> | undefined = overrides.logKeyring
     ? Promise.resolve(overrides.logKeyring)

@@ -59,6 +59,9 @@ export const configSchema = z.object({
     .default("suara-api")
     .describe("`aud` claim written into and required of access tokens."),
   ACCESS_TOKEN_TTL_SECONDS: seconds(900).describe("Lifetime of an access token (default 15 minutes)."),
+  KIOSK_SESSION_TTL_SECONDS: seconds(900).describe(
+    "Lifetime of a kiosk's session after it answers a challenge; the kiosk library signs in again when it ends.",
+  ),
   ADMIN_USERNAME: z
     .string()
     .default("admin")

@@ -167,6 +167,25 @@ export interface TallyKeyHoldersTable {
   handed_over: Generated<boolean>;
 }
 
+export interface KiosksTable {
+  election_id: string;
+  id: string;
+  tps_id: string;
+  label: string;
+  public_key: Buffer;
+  key_id: Buffer;
+  revoked_at: Timestamp | null;
+  revoked_at_log_size: number | null;
+  revoke_reason: string | null;
+}
+
+export interface KioskChallengesTable {
+  election_id: string;
+  kiosk_id: string;
+  nonce: Buffer;
+  expires_at: Timestamp;
+}
+
 export interface DB {
   users: UsersTable;
   elections: ElectionsTable;
@@ -182,6 +201,8 @@ export interface DB {
   log_heads: LogHeadsTable;
   tally_keys: TallyKeysTable;
   tally_key_holders: TallyKeyHoldersTable;
+  kiosks: KiosksTable;
+  kiosk_challenges: KioskChallengesTable;
 }
 
 export type Db = Kysely<DB>;

@@ -14,11 +14,14 @@ export type Access =
    * regency-wide administrator, who needs no membership). An officer is further confined to the TPS named by
    * the route's `:tpsId` parameter, when the route has one.
    */
-  | { kind: "roles"; roles: readonly RoleName[] };
+  | { kind: "roles"; roles: readonly RoleName[] }
+  /** A signed-in kiosk (SPEC §4) of the election named by the route's `:electionId`; no user may call it. */
+  | { kind: "kiosk" };
 
 export const PUBLIC: Access = { kind: "public" };
 export const AUTHENTICATED: Access = { kind: "authenticated" };
 export const roles = (...names: RoleName[]): Access => ({ kind: "roles", roles: names });
+export const KIOSK: Access = { kind: "kiosk" };
 
 declare module "fastify" {
   interface FastifyContextConfig {

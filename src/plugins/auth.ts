@@ -24,14 +24,26 @@ export interface Principal {
   memberships: ReadonlyMap<string, ElectionMembership>;
 }
 
+/** A user's token names the user and their token version; a kiosk's names the kiosk and its election. */
 interface AccessTokenClaims {
   sub: string;
-  tv: number;
+  tv?: number;
+  typ?: "kiosk";
+  eid?: string;
+}
+
+export interface KioskPrincipal {
+  kioskId: string;
+  electionId: string;
+  tpsId: string;
+  keyId: Buffer;
+  publicKey: Buffer;
 }
 
 declare module "fastify" {
   interface FastifyRequest {
     principal: Principal | null;
+    kiosk: KioskPrincipal | null;
   }
 }
 
@@ -57,12 +69,38 @@ export function actorIn(principal: Principal, electionId?: string): Actor {
   return { id: principal.userId, role: membership?.role ?? "user" };
 }
 
+export function requireKiosk(request: FastifyRequest): KioskPrincipal {
+  if (!request.kiosk) throw new AppError("UNAUTHENTICATED", "sign the kiosk in first");
+  return request.kiosk;
+}
+
+async function loadKiosk(db: Db, claims: AccessTokenClaims): Promise<KioskPrincipal> {
+  const kiosk = await db
+    .selectFrom("kiosks")
+    .select(["id", "election_id", "tps_id", "key_id", "public_key", "revoked_at"])
+    .where("election_id", "=", claims.eid as string)
+    .where("id", "=", claims.sub)
+    .executeTakeFirst();
+  if (!kiosk) throw new AppError("UNAUTHENTICATED", "kiosk session invalid");
+  // Read on every request, so a revocation refuses the kiosk at once, even with a live session (SPEC §4).
+  if (kiosk.revoked_at !== null)
+    throw new AppError("KIOSK_REVOKED", "this kiosk has been revoked by the committee");
+  return {
+    kioskId: kiosk.id,
+    electionId: kiosk.election_id,
+    tpsId: kiosk.tps_id,
+    keyId: kiosk.key_id,
+    publicKey: kiosk.public_key,
+  };
+}
+
 export function requirePrincipal(request: FastifyRequest): Principal {
   if (!request.principal) throw new AppError("UNAUTHENTICATED", "sign in first");
   return request.principal;
 }
 
 async function loadPrincipal(db: Db, claims: AccessTokenClaims): Promise<Principal | null> {
+  if (claims.tv === undefined) return null;
   const user = await db
     .selectFrom("users")
     .select(["id", "username", "is_admin", "must_change_password", "token_version", "disabled_at"])
@@ -121,6 +159,7 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
     },
   });
   app.decorateRequest("principal", null);
+  app.decorateRequest("kiosk", null);
 
   app.addHook("onRequest", async (request: FastifyRequest, _reply: FastifyReply) => {
     const access = request.routeOptions.config.access;
@@ -137,13 +176,28 @@ async function authPlugin(app: FastifyInstance, options: AuthOptions): Promise<v
         expired ? "access token expired: sign in again" : "access token invalid",
       );
     }
-    if (typeof claims.sub !== "string" || !UUID_PATTERN.test(claims.sub) || !Number.isInteger(claims.tv)) {
+    if (typeof claims.sub !== "string" || !UUID_PATTERN.test(claims.sub)) {
       throw new AppError("UNAUTHENTICATED", "access token invalid");
     }
+    if (claims.typ === "kiosk") {
+      if (typeof claims.eid !== "string" || !UUID_PATTERN.test(claims.eid)) {
+        throw new AppError("UNAUTHENTICATED", "access token invalid");
+      }
+      const kiosk = await loadKiosk(options.db, claims);
+      request.kiosk = kiosk;
+      if (access.kind === "public") return;
+      const electionId = (request.params as Record<string, string | undefined>).electionId?.toLowerCase();
+      if (access.kind !== "kiosk" || electionId !== kiosk.electionId) {
+        throw new AppError("FORBIDDEN", "a kiosk may only cast in its own election");
+      }
+      return;
+    }
+    if (!Number.isInteger(claims.tv)) throw new AppError("UNAUTHENTICATED", "access token invalid");
     const principal = await loadPrincipal(options.db, claims);
     if (!principal) throw new AppError("UNAUTHENTICATED", "account disabled or signed out: sign in again");
     request.principal = principal;
     if (access.kind === "public") return;
+    if (access.kind === "kiosk") throw new AppError("FORBIDDEN", "only a signed-in kiosk may do this");
     if (principal.mustChangePassword && !(access.kind === "authenticated" && access.beforePasswordChange)) {
       throw new AppError(
         "PASSWORD_CHANGE_REQUIRED",
@@ -160,4 +214,15 @@ export default fp(authPlugin, { name: "suara-auth" });
 
 export function signAccessToken(app: FastifyInstance, user: { id: string; token_version: number }): string {
   return app.jwt.sign({ sub: user.id, tv: user.token_version });
+}
+
+export function signKioskToken(
+  app: FastifyInstance,
+  kiosk: { id: string; electionId: string },
+  ttlSeconds: number,
+): string {
+  return app.jwt.sign(
+    { sub: kiosk.id, typ: "kiosk", eid: kiosk.electionId },
+    { expiresIn: `${ttlSeconds}s` },
+  );
 }

@@ -247,6 +247,9 @@ describe("health, readiness and documentation", () => {
       "GET /log/keys",
       "GET /ready",
       "POST /auth/login",
+      // A kiosk signs in by answering a challenge with its key (SPEC §4).
+      "POST /elections/:electionId/kiosks/:kioskId/challenge",
+      "POST /elections/:electionId/kiosks/:kioskId/session",
     ]);
   });
 });

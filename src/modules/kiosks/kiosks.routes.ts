@@ -1,0 +1,187 @@
+// HTTP routes of kiosks: enrolment, listing and revocation by the committee; the challenge–response sign-in
+// that gives a kiosk its short session; and the kiosk's own view of itself.
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Config } from "../../config.js";
+import type { Db } from "../../db/database.js";
+import { commonErrors, uuid } from "../../lib/schemas.js";
+import { KIOSK, PUBLIC, roles } from "../../plugins/access.js";
+import { actorIn, requireKiosk, requirePrincipal, signKioskToken } from "../../plugins/auth.js";
+import { electionParams } from "../elections/elections.schemas.js";
+import { getElection } from "../elections/elections.service.js";
+import {
+  answerChallenge,
+  enrolKiosk,
+  issueChallenge,
+  kioskView,
+  listKiosks,
+  revokeKiosk,
+} from "./kiosks.service.js";
+
+const base64Of = (bytes: number, what: string) =>
+  z
+    .string()
+    .describe(`base64 of ${bytes} bytes: ${what}`)
+    .transform((v, ctx) => {
+      const decoded = Buffer.from(v, "base64");
+      if (decoded.length !== bytes || decoded.toString("base64") !== v) {
+        ctx.addIssue({ code: "custom", message: `base64 of exactly ${bytes} bytes` });
+        return z.NEVER;
+      }
+      return decoded;
+    });
+
+const kioskSchema = z.object({
+  id: z.uuid(),
+  tps_id: z.uuid(),
+  label: z.string(),
+  public_key: z.string(),
+  key_id: z.string().describe("hex SHA-256 kiosk key id, as in vote records"),
+  revoked: z.boolean(),
+  revoked_at_log_size: z.number().int().nullable(),
+});
+
+const kioskParams = z.strictObject({ electionId: uuid, kioskId: uuid });
+
+export const kioskRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = async (app, { db, config }) => {
+  app.post(
+    "/elections/:electionId/kiosks",
+    {
+      config: { access: roles("committee") },
+      schema: {
+        tags: ["kiosks"],
+        summary: "Enrol a kiosk for a TPS with the Ed25519 public key it made itself",
+        params: electionParams,
+        body: z.strictObject({
+          tps_id: uuid,
+          label: z.string().trim().min(1).max(100).describe("e.g. 'Bilik 1, TPS 001'"),
+          public_key: base64Of(32, "the kiosk's Ed25519 public key"),
+        }),
+        response: { 201: kioskSchema, ...commonErrors },
+      },
+    },
+    async (request, reply) => {
+      const id = request.params.electionId;
+      const kiosk = await enrolKiosk(db, actorIn(requirePrincipal(request), id), id, request.body);
+      return reply.code(201).send(kioskView(kiosk));
+    },
+  );
+
+  app.get(
+    "/elections/:electionId/kiosks",
+    {
+      config: { access: roles("admin", "committee", "witness") },
+      schema: {
+        tags: ["kiosks"],
+        summary: "The election's kiosks and their keys (public), revoked ones included",
+        params: electionParams,
+        response: { 200: z.object({ items: z.array(kioskSchema) }), ...commonErrors },
+      },
+    },
+    async (request) => {
+      await getElection(db, request.params.electionId);
+      return { items: (await listKiosks(db, request.params.electionId)).map(kioskView) };
+    },
+  );
+
+  app.post(
+    "/elections/:electionId/kiosks/:kioskId/revoke",
+    {
+      config: { access: roles("committee") },
+      schema: {
+        tags: ["kiosks"],
+        summary: "Revoke a kiosk: refused from its very next request, live session or not",
+        params: kioskParams,
+        body: z.strictObject({ reason: z.string().trim().min(1).max(500) }),
+        response: { 200: kioskSchema, ...commonErrors },
+      },
+    },
+    async (request) => {
+      const { electionId, kioskId } = request.params;
+      const kiosk = await revokeKiosk(
+        db,
+        actorIn(requirePrincipal(request), electionId),
+        electionId,
+        kioskId,
+        request.body.reason,
+      );
+      return kioskView(kiosk);
+    },
+  );
+
+  app.post(
+    "/elections/:electionId/kiosks/:kioskId/challenge",
+    {
+      config: { access: PUBLIC },
+      schema: {
+        tags: ["kiosks"],
+        summary: "A single-use challenge for the kiosk to sign (valid two minutes)",
+        params: kioskParams,
+        response: { 200: z.object({ nonce: z.string(), expires_at: z.string() }), ...commonErrors },
+      },
+    },
+    async (request) => {
+      const { electionId, kioskId } = request.params;
+      const challenge = await issueChallenge(db, electionId, kioskId);
+      return { nonce: challenge.nonce.toString("base64"), expires_at: challenge.expiresAt.toISOString() };
+    },
+  );
+
+  app.post(
+    "/elections/:electionId/kiosks/:kioskId/session",
+    {
+      config: { access: PUBLIC },
+      schema: {
+        tags: ["kiosks"],
+        summary: "Answer a challenge with the kiosk's signature; returns a short-lived kiosk session token",
+        description:
+          "The signed bytes are 'suara/kiosk-login/v1\\n' ‖ election id (16 bytes) ‖ kiosk id (16) ‖ nonce (32).",
+        params: kioskParams,
+        body: z.strictObject({
+          nonce: base64Of(32, "the challenge"),
+          signature: base64Of(64, "Ed25519 signature"),
+        }),
+        response: {
+          200: z.object({
+            session_token: z.string(),
+            token_type: z.literal("Bearer"),
+            expires_in: z.number().int(),
+          }),
+          ...commonErrors,
+        },
+      },
+    },
+    async (request) => {
+      const { electionId, kioskId } = request.params;
+      const kiosk = await answerChallenge(
+        db,
+        electionId,
+        kioskId,
+        request.body.nonce,
+        request.body.signature,
+      );
+      return {
+        session_token: signKioskToken(app, { id: kiosk.id, electionId }, config.KIOSK_SESSION_TTL_SECONDS),
+        token_type: "Bearer" as const,
+        expires_in: config.KIOSK_SESSION_TTL_SECONDS,
+      };
+    },
+  );
+
+  app.get(
+    "/elections/:electionId/kiosk/me",
+    {
+      config: { access: KIOSK },
+      schema: {
+        tags: ["kiosks"],
+        summary: "The signed-in kiosk's own enrolment (a kiosk checks its session with this)",
+        params: electionParams,
+        response: { 200: z.object({ id: z.uuid(), tps_id: z.uuid(), key_id: z.string() }), ...commonErrors },
+      },
+    },
+    async (request) => {
+      const kiosk = requireKiosk(request);
+      return { id: kiosk.kioskId, tps_id: kiosk.tpsId, key_id: kiosk.keyId.toString("hex") };
+    },
+  );
+};
