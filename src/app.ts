@@ -22,6 +22,7 @@ import { healthRoutes } from "./modules/health/health.routes.js";
 import { kioskRoutes } from "./modules/kiosks/kiosks.routes.js";
 import { type LogKeyring, loadLogKeyring } from "./modules/log/log.keys.js";
 import { logRoutes } from "./modules/log/log.routes.js";
+import { pollingRoutes } from "./modules/polling/polling.routes.js";
 import { rollRoutes } from "./modules/roll/roll.routes.js";
 import { authRoutes, userRoutes } from "./modules/users/users.routes.js";
 import { type Access, PUBLIC } from "./plugins/access.js";
@@ -132,6 +133,7 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(auditRoutes, { db });
   await app.register(ceremonyRoutes, { db });
   await app.register(kioskRoutes, { db, config });
+  await app.register(pollingRoutes, { db, config });
   await app.register(rollRoutes, { db, pool: overrides.pool, config });
   let keyring: Promise<LogKeyring> | undefined = overrides.logKeyring
     ? Promise.resolve(overrides.logKeyring)

@@ -62,6 +62,13 @@ export const configSchema = z.object({
   KIOSK_SESSION_TTL_SECONDS: seconds(900).describe(
     "Lifetime of a kiosk's session after it answers a challenge; the kiosk library signs in again when it ends.",
   ),
+  TOKEN_TTL_SECONDS: seconds(900).describe(
+    "How long a ballot token handed out at check-in stays redeemable.",
+  ),
+  TOKEN_HMAC_SECRET: optionalString.describe(
+    "Key (at least 32 characters) of the HMAC under which ballot tokens are stored. When unset, the service makes " +
+      "one at first start and keeps it in the database; set it to keep it out of the database.",
+  ),
   ADMIN_USERNAME: z
     .string()
     .default("admin")
@@ -146,6 +153,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const config = parsed.data;
   if (config.JWT_SECRET !== undefined && config.JWT_SECRET.length < 32) {
     throw new ConfigError("Invalid configuration:\n  JWT_SECRET: must be at least 32 characters");
+  }
+  if (config.TOKEN_HMAC_SECRET !== undefined && config.TOKEN_HMAC_SECRET.length < 32) {
+    throw new ConfigError("Invalid configuration:\n  TOKEN_HMAC_SECRET: must be at least 32 characters");
   }
   if (config.LOG_SIGNING_KEY !== undefined && Buffer.from(config.LOG_SIGNING_KEY, "base64").length !== 32) {
     throw new ConfigError("Invalid configuration:\n  LOG_SIGNING_KEY: must be base64 of exactly 32 bytes");

@@ -186,6 +186,26 @@ export interface KioskChallengesTable {
   expires_at: Timestamp;
 }
 
+export interface CheckinsTable {
+  election_id: string;
+  nik: string;
+  tps_id: string;
+}
+
+export interface BallotTokensTable {
+  election_id: string;
+  token_hash: Buffer;
+  tps_id: string;
+  expires_at: Timestamp;
+  state: Generated<"issued" | "redeemed" | "voided">;
+  reissue: Generated<boolean>;
+}
+
+export interface ServiceSecretsTable {
+  name: string;
+  value: Buffer;
+}
+
 export interface DB {
   users: UsersTable;
   elections: ElectionsTable;
@@ -203,6 +223,9 @@ export interface DB {
   tally_key_holders: TallyKeyHoldersTable;
   kiosks: KiosksTable;
   kiosk_challenges: KioskChallengesTable;
+  checkins: CheckinsTable;
+  ballot_tokens: BallotTokensTable;
+  service_secrets: ServiceSecretsTable;
 }
 
 export type Db = Kysely<DB>;
