@@ -16,6 +16,7 @@ import type { Config } from "./config.js";
 import { newId, randomSecret } from "./crypto/random.js";
 import type { Db } from "./db/database.js";
 import { auditRoutes } from "./modules/audit/audit.routes.js";
+import { ballotRoutes } from "./modules/ballots/ballots.routes.js";
 import { ceremonyRoutes } from "./modules/ceremony/ceremony.routes.js";
 import { electionRoutes } from "./modules/elections/elections.routes.js";
 import { healthRoutes } from "./modules/health/health.routes.js";
@@ -23,6 +24,7 @@ import { kioskRoutes } from "./modules/kiosks/kiosks.routes.js";
 import { type LogKeyring, loadLogKeyring } from "./modules/log/log.keys.js";
 import { logRoutes } from "./modules/log/log.routes.js";
 import { pollingRoutes } from "./modules/polling/polling.routes.js";
+import { loadTokenKey } from "./modules/polling/polling.service.js";
 import { rollRoutes } from "./modules/roll/roll.routes.js";
 import { authRoutes, userRoutes } from "./modules/users/users.routes.js";
 import { type Access, PUBLIC } from "./plugins/access.js";
@@ -129,11 +131,10 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(healthRoutes, { db });
   await app.register(authRoutes, { db, config });
   await app.register(userRoutes, { db, config });
-  await app.register(electionRoutes, { db });
+
   await app.register(auditRoutes, { db });
   await app.register(ceremonyRoutes, { db });
   await app.register(kioskRoutes, { db, config });
-  await app.register(pollingRoutes, { db, config });
   await app.register(rollRoutes, { db, pool: overrides.pool, config });
   let keyring: Promise<LogKeyring> | undefined = overrides.logKeyring
     ? Promise.resolve(overrides.logKeyring)
@@ -146,7 +147,18 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
     });
     return keyring;
   };
+  let tokenKey: Promise<Buffer> | undefined;
+  const getTokenKey = () => {
+    tokenKey ??= loadTokenKey(db, config.TOKEN_HMAC_SECRET).catch((error: unknown) => {
+      tokenKey = undefined;
+      throw error;
+    });
+    return tokenKey;
+  };
+  await app.register(electionRoutes, { db, keyring: getKeyring });
   await app.register(logRoutes, { db, keyring: getKeyring });
+  await app.register(pollingRoutes, { db, config, tokenKey: getTokenKey });
+  await app.register(ballotRoutes, { db, keyring: getKeyring, tokenKey: getTokenKey });
 
   await app.ready();
   return app;

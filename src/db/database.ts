@@ -206,6 +206,14 @@ export interface ServiceSecretsTable {
   value: Buffer;
 }
 
+export interface TokenFailuresTable {
+  election_id: string;
+  id: Generated<number>;
+  tps_id: string;
+  kiosk_id: string;
+  failed_at: Generated<Date>;
+}
+
 export interface DB {
   users: UsersTable;
   elections: ElectionsTable;
@@ -226,6 +234,7 @@ export interface DB {
   checkins: CheckinsTable;
   ballot_tokens: BallotTokensTable;
   service_secrets: ServiceSecretsTable;
+  token_failures: TokenFailuresTable;
 }
 
 export type Db = Kysely<DB>;

@@ -3,7 +3,13 @@
 // answering the server's challenge, and signs in again when its session ends or is refused as expired. The tests,
 // the demo and the load tools all drive the server through it, as a real kiosk would.
 import { kioskLoginMessage } from "../crypto/kiosk-login.js";
-import { generateKioskKeyPair, type KioskKeyPair, signAsKiosk } from "../crypto/kiosk-nacl.js";
+import {
+  generateKioskKeyPair,
+  type KioskKeyPair,
+  prepareSignedBallot,
+  type SignedBallot,
+  signAsKiosk,
+} from "../crypto/kiosk-nacl.js";
 
 export function toBase64(bytes: Uint8Array): string {
   let binary = "";
@@ -22,6 +28,15 @@ export function fromBase64(text: string): Uint8Array {
 export function createKioskKeys(): KioskKeyPair & { publicKeyBase64: string } {
   const pair = generateKioskKeyPair();
   return { ...pair, publicKeyBase64: toBase64(pair.publicKey) };
+}
+
+export interface CastReceipt {
+  election_id: string;
+  seq: number;
+  ballot_id: string;
+  leaf_hash: string;
+  tracking_code: string;
+  checkpoint: { tree_size: number; root_hash: string; note: string };
 }
 
 export class KioskError extends Error {
@@ -101,6 +116,62 @@ export class KioskClient {
       }
       throw error;
     }
+  }
+
+  private tallyKey: Uint8Array | null = null;
+  private tpsId: string | null = null;
+
+  /** The kiosk's TPS and the election's tally key, fetched once. */
+  private async enrolment(): Promise<{ tpsId: string; tallyKey: Uint8Array }> {
+    if (this.tallyKey === null || this.tpsId === null) {
+      const me = await this.request<{ tps_id: string; tally_public_key: string | null }>("GET", "/kiosk/me");
+      if (me.tally_public_key === null)
+        throw new KioskError(409, "TALLY_KEY_MISSING", "the election has no tally key yet");
+      this.tallyKey = fromBase64(me.tally_public_key);
+      this.tpsId = me.tps_id;
+    }
+    return { tpsId: this.tpsId, tallyKey: this.tallyKey };
+  }
+
+  /** Seals the voter's choice (0 = blank) to the tally key and signs it; nothing is sent yet. */
+  async prepareBallot(candidateNumber: number): Promise<SignedBallot> {
+    const { tpsId, tallyKey } = await this.enrolment();
+    return prepareSignedBallot(
+      { electionId: this.options.electionId, ballotId: crypto.randomUUID(), tpsId, candidateNumber },
+      tallyKey,
+      this.options.secretKey,
+    );
+  }
+
+  /**
+   * Sends a prepared ballot with the voter's token, retrying the very same signed ballot (same ballot_id) when
+   * the network or the service fails, so that a lost response never costs a vote or casts one twice.
+   */
+  async submitBallot(ballot: SignedBallot, token: string, attempts = 5): Promise<CastReceipt> {
+    const body = {
+      ballot_id: ballot.ballotId,
+      token,
+      ephemeral_public_key: toBase64(ballot.ephemeralPublicKey),
+      nonce: toBase64(ballot.nonce),
+      ciphertext: toBase64(ballot.ciphertext),
+      kiosk_signature: toBase64(ballot.kioskSignature),
+    };
+    let delay = 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.request<CastReceipt>("POST", "/ballots", body);
+      } catch (error) {
+        const retryable = !(error instanceof KioskError) || error.status >= 500;
+        if (!retryable || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay *= 2;
+      }
+    }
+  }
+
+  /** Prepares and submits in one go. */
+  async castBallot(candidateNumber: number, token: string): Promise<CastReceipt> {
+    return this.submitBallot(await this.prepareBallot(candidateNumber), token);
   }
 
   /** The session token, for tests that need to replay or inspect it. */

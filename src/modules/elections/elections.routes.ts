@@ -5,6 +5,7 @@ import type { Db } from "../../db/database.js";
 import { commonErrors, pageQuery } from "../../lib/schemas.js";
 import { AUTHENTICATED, roles } from "../../plugins/access.js";
 import { actorIn, requirePrincipal } from "../../plugins/auth.js";
+import type { LogKeyring } from "../log/log.keys.js";
 import {
   cancelBody,
   candidateBody,
@@ -49,7 +50,10 @@ const MEMBERS = roles("admin", "committee", "witness", "officer");
 const SETUP = roles("admin", "committee");
 const COMMITTEE = roles("committee");
 
-export const electionRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+export const electionRoutes: FastifyPluginAsyncZod<{ db: Db; keyring: () => Promise<LogKeyring> }> = async (
+  app,
+  { db, keyring },
+) => {
   const actor = (request: Parameters<typeof requirePrincipal>[0], electionId?: string) =>
     actorIn(requirePrincipal(request), electionId);
   const one = { 200: electionViewSchema, ...commonErrors };
@@ -137,7 +141,7 @@ export const electionRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { d
     },
     async (request) => {
       const id = request.params.electionId;
-      return electionView(await closeElection(db, actor(request, id), id));
+      return electionView(await closeElection(db, actor(request, id), id, await keyring()));
     },
   );
 

@@ -8,6 +8,8 @@ import type { DB, Db, Election, ElectionStatus, Executor, MemberRole, TimeZone }
 import { decodeCursor, encodeCursor } from "../../lib/cursor.js";
 import { AppError, type ErrorCode, notFound } from "../../lib/errors.js";
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
+import type { LogKeyring } from "../log/log.keys.js";
+import { signFinalCheckpoint } from "../log/log.service.js";
 
 const UTC_OFFSET: Record<TimeZone, string> = { WIB: "+07:00", WITA: "+08:00", WIT: "+09:00" };
 const UTC_OFFSET_HOURS: Record<TimeZone, number> = { WIB: 7, WITA: 8, WIT: 9 };
@@ -730,8 +732,12 @@ export function openElection(db: Db, actor: Actor, electionId: string, now = new
   });
 }
 
-export function closeElection(db: Db, actor: Actor, electionId: string) {
-  return transition(db, actor, electionId, "election.closed", async (_tx, election) => {
+/**
+ * Closes the polls: no more tokens or ballots (both check the status under a shared lock on the election row,
+ * which this takes for update, so none commits after the close), and a final checkpoint is signed (SPEC §2).
+ */
+export function closeElection(db: Db, actor: Actor, electionId: string, keyring: LogKeyring) {
+  return transition(db, actor, electionId, "election.closed", async (tx, election) => {
     if (election.status !== "open") {
       throw new AppError(
         "ELECTION_NOT_OPEN",
@@ -741,6 +747,7 @@ export function closeElection(db: Db, actor: Actor, electionId: string) {
         },
       );
     }
+    await signFinalCheckpoint(tx, keyring, electionId);
     return { status: "closed" };
   });
 }

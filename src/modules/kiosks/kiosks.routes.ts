@@ -176,12 +176,30 @@ export const kioskRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
         tags: ["kiosks"],
         summary: "The signed-in kiosk's own enrolment (a kiosk checks its session with this)",
         params: electionParams,
-        response: { 200: z.object({ id: z.uuid(), tps_id: z.uuid(), key_id: z.string() }), ...commonErrors },
+        response: {
+          200: z.object({
+            id: z.uuid(),
+            tps_id: z.uuid(),
+            key_id: z.string(),
+            tally_public_key: z.string().nullable().describe("base64 X25519 key ballots are sealed to"),
+          }),
+          ...commonErrors,
+        },
       },
     },
     async (request) => {
       const kiosk = requireKiosk(request);
-      return { id: kiosk.kioskId, tps_id: kiosk.tpsId, key_id: kiosk.keyId.toString("hex") };
+      const tally = await db
+        .selectFrom("tally_keys")
+        .select("public_key")
+        .where("election_id", "=", kiosk.electionId)
+        .executeTakeFirst();
+      return {
+        id: kiosk.kioskId,
+        tps_id: kiosk.tpsId,
+        key_id: kiosk.keyId.toString("hex"),
+        tally_public_key: tally?.public_key.toString("base64") ?? null,
+      };
     },
   );
 };

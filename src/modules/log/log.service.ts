@@ -136,6 +136,42 @@ export async function appendVotes(
   return { appended, checkpoint: { size: range.size, rootHash, note } };
 }
 
+/**
+ * At close: the checkpoint of the log's final size (SPEC §2). Every append already signed one for its size, so
+ * this signs only when there is none yet — an election closed with an empty log gets its size-0 checkpoint.
+ */
+export async function signFinalCheckpoint(
+  tx: Transaction<DB>,
+  keyring: LogKeyring,
+  electionId: string,
+): Promise<SignedCheckpoint> {
+  const head = await tx
+    .selectFrom("log_heads")
+    .select(["tree_size", "compact_range"])
+    .where("election_id", "=", electionId)
+    .forUpdate()
+    .executeTakeFirst();
+  const size = head?.tree_size ?? 0;
+  const existing = await checkpointAt(tx, electionId, size);
+  if (existing) return existing;
+  const range = head ? CompactRange.decode(head.compact_range) : CompactRange.empty();
+  const rootHash = Buffer.from(range.root());
+  const note = signCheckpoint({ origin: logOrigin(keyring, electionId), size, rootHash, extensions: [] }, [
+    checkpointSigner(keyring, electionId),
+  ]);
+  await tx
+    .insertInto("log_checkpoints")
+    .values({
+      election_id: electionId,
+      tree_size: size,
+      root_hash: rootHash,
+      note,
+      key_id: keyring.active.id,
+    })
+    .execute();
+  return { size, rootHash, note };
+}
+
 export async function latestCheckpoint(db: Executor, electionId: string): Promise<SignedCheckpoint | null> {
   const row = await db
     .selectFrom("log_checkpoints")

@@ -15,7 +15,6 @@ import {
   addDpkVoter,
   attendance,
   checkInVoter,
-  loadTokenKey,
   reissueToken,
   type TokenSettings,
   voidToken,
@@ -30,18 +29,15 @@ const tokenView = z.object({
 });
 const OFFICERS = roles("officer");
 
-export const pollingRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = async (
-  app,
-  { db, config },
-) => {
-  let key: Promise<Buffer> | undefined;
-  const settings = async (): Promise<TokenSettings> => {
-    key ??= loadTokenKey(db, config.TOKEN_HMAC_SECRET).catch((error: unknown) => {
-      key = undefined;
-      throw error;
-    });
-    return { key: await key, ttlSeconds: config.TOKEN_TTL_SECONDS };
-  };
+export const pollingRoutes: FastifyPluginAsyncZod<{
+  db: Db;
+  config: Config;
+  tokenKey: () => Promise<Buffer>;
+}> = async (app, { db, config, tokenKey }) => {
+  const settings = async (): Promise<TokenSettings> => ({
+    key: await tokenKey(),
+    ttlSeconds: config.TOKEN_TTL_SECONDS,
+  });
   const actor = (request: Parameters<typeof requirePrincipal>[0], electionId: string) =>
     actorIn(requirePrincipal(request), electionId);
 
