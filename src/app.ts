@@ -17,6 +17,7 @@ import { newId, randomSecret } from "./crypto/random.js";
 import type { Db } from "./db/database.js";
 import { auditRoutes } from "./modules/audit/audit.routes.js";
 import { ballotRoutes } from "./modules/ballots/ballots.routes.js";
+import { resultRoutes } from "./modules/ballots/results.routes.js";
 import { ceremonyRoutes } from "./modules/ceremony/ceremony.routes.js";
 import { electionRoutes } from "./modules/elections/elections.routes.js";
 import { healthRoutes } from "./modules/health/health.routes.js";
@@ -159,6 +160,7 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(logRoutes, { db, keyring: getKeyring });
   await app.register(pollingRoutes, { db, config, tokenKey: getTokenKey });
   await app.register(ballotRoutes, { db, keyring: getKeyring, tokenKey: getTokenKey });
+  await app.register(resultRoutes, { db });
 
   await app.ready();
   return app;

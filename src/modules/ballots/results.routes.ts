@@ -1,0 +1,39 @@
+// Results (SPEC §5, §8). Choices stay sealed until the polls close, and counts exist only once k share holders
+// have tallied: before close, every role — the administrator included — is refused; after close, until the tally
+// (issue #6), there are no counts to give.
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import type { Db } from "../../db/database.js";
+import { AppError } from "../../lib/errors.js";
+import { commonErrors } from "../../lib/schemas.js";
+import { PUBLIC } from "../../plugins/access.js";
+import { electionParams } from "../elections/elections.schemas.js";
+import { getElection } from "../elections/elections.service.js";
+
+export const resultRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db }) => {
+  app.get(
+    "/elections/:electionId/results",
+    {
+      config: { access: PUBLIC },
+      schema: {
+        tags: ["results"],
+        summary: "Per-candidate counts: sealed to everyone until the polls close and the tally is done",
+        params: electionParams,
+        response: { 200: z.object({}), ...commonErrors },
+      },
+    },
+    async (request) => {
+      const election = await getElection(db, request.params.electionId);
+      if (election.status === "draft" || election.status === "open") {
+        throw new AppError(
+          "RESULTS_SEALED",
+          "ballots stay sealed until the polls close: no counts exist yet, for anyone",
+        );
+      }
+      throw new AppError(
+        "NOT_TALLIED",
+        "the polls are closed; counts exist once k share holders have run the tally",
+      );
+    },
+  );
+};
