@@ -20,7 +20,7 @@ import { createDatabase } from "../../src/db/connection.js";
 import { CsvReader } from "../../src/modules/roll/csv-reader.js";
 import { importRoll } from "../../src/modules/roll/roll.import.js";
 import { writeDptFile } from "../lib/dpt-generator.js";
-import { fmt, machineLine, ROOT, startBenchServer, writeDocsSection } from "./lib.js";
+import { createBenchElection, fmt, machineLine, ROOT, startBenchServer, writeDocsSection } from "./lib.js";
 
 const VOTING_DAY = "2027-03-14";
 
@@ -129,44 +129,7 @@ function runChild(args: string[]): ChildResult {
 
 async function setUpElection(url: string, tps: Array<{ code: string }>): Promise<string> {
   const { db } = createDatabase(url, 2);
-  const user = await db
-    .insertInto("users")
-    .values({
-      username: "bench",
-      display_name: "bench",
-      password_hash: "x",
-      is_admin: true,
-      must_change_password: false,
-    })
-    .returning("id")
-    .executeTakeFirstOrThrow();
-  const electionId = crypto.randomUUID();
-  await db
-    .insertInto("elections")
-    .values({
-      id: electionId,
-      name: "Bench",
-      village_name: "Bench",
-      region_code: "16.07.05.2001",
-      voting_day: VOTING_DAY,
-      time_zone: "WIB",
-      opens_at: new Date(`${VOTING_DAY}T07:00:00+07:00`),
-      closes_at: new Date(`${VOTING_DAY}T13:00:00+07:00`),
-      status: "draft",
-      created_by: user.id,
-    })
-    .execute();
-  await db
-    .insertInto("tps")
-    .values(
-      tps.map((t) => ({
-        election_id: electionId,
-        id: crypto.randomUUID(),
-        code: t.code,
-        name: `TPS ${t.code}`,
-      })),
-    )
-    .execute();
+  const { electionId } = await createBenchElection(db, { status: "draft", tps });
   await db.destroy();
   return electionId;
 }

@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { createDatabase } from "../../src/db/connection.js";
+import type { Db, ElectionStatus } from "../../src/db/database.js";
 import { freePort, startEmbeddedPostgres } from "../../src/db/embedded.js";
 import { migrateToLatest } from "../../src/db/migrator.js";
 
@@ -104,4 +105,55 @@ export function writeDocsSection(name: string, body: string): void {
   const pattern = new RegExp(`${start}[\\s\\S]*?${end}`);
   if (!pattern.test(text)) throw new Error(`docs/benchmarks.md has no ${start} … ${end} section`);
   writeFileSync(docs, text.replace(pattern, `${start}\n${body}\n${end}`));
+}
+
+/** An administrator and one election (with the given TPS) straight into the database, for benchmarks. */
+export async function createBenchElection(
+  db: Db,
+  options: { id?: string; status: ElectionStatus; tps: Array<{ id?: string; code: string }> },
+): Promise<{ electionId: string; tpsIds: string[] }> {
+  const owner =
+    (await db.selectFrom("users").select("id").where("username", "=", "bench").executeTakeFirst()) ??
+    (await db
+      .insertInto("users")
+      .values({
+        username: "bench",
+        display_name: "bench",
+        password_hash: "x",
+        is_admin: true,
+        must_change_password: false,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow());
+  const electionId = options.id ?? crypto.randomUUID();
+  await db
+    .insertInto("elections")
+    .values({
+      id: electionId,
+      name: "Bench",
+      village_name: "Bench",
+      region_code: "16.07.05.2001",
+      voting_day: "2027-03-14",
+      time_zone: "WIB",
+      opens_at: new Date("2027-03-14T00:00:00Z"),
+      closes_at: new Date("2027-03-14T06:00:00Z"),
+      status: options.status,
+      created_by: owner.id,
+    })
+    .execute();
+  const tpsIds = options.tps.map((t) => t.id ?? crypto.randomUUID());
+  if (tpsIds.length > 0) {
+    await db
+      .insertInto("tps")
+      .values(
+        options.tps.map((t, i) => ({
+          election_id: electionId,
+          id: tpsIds[i] as string,
+          code: t.code,
+          name: `TPS ${t.code}`,
+        })),
+      )
+      .execute();
+  }
+  return { electionId, tpsIds };
 }

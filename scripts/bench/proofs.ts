@@ -25,7 +25,14 @@ import {
   inclusionProofFor,
   type VoteToAppend,
 } from "../../src/modules/log/log.service.js";
-import { fmt, machineLine, percentile, startBenchServer, writeDocsSection } from "./lib.js";
+import {
+  createBenchElection,
+  fmt,
+  machineLine,
+  percentile,
+  startBenchServer,
+  writeDocsSection,
+} from "./lib.js";
 
 const { values } = parseArgs({
   options: {
@@ -88,33 +95,12 @@ async function main(): Promise<void> {
     const appendElectionId = newId();
     const tpsId = newId();
     // The bulletin board answers only for elections that exist.
-    const owner = await db
-      .insertInto("users")
-      .values({
-        username: "bench",
-        display_name: "bench",
-        password_hash: "x",
-        is_admin: true,
-        must_change_password: false,
-      })
-      .returning("id")
-      .executeTakeFirstOrThrow();
     for (const id of [electionId, appendElectionId]) {
-      await db
-        .insertInto("elections")
-        .values({
-          id,
-          name: "Bench",
-          village_name: "Bench",
-          region_code: "16.07.05.2001",
-          voting_day: "2027-03-14",
-          time_zone: "WIB",
-          opens_at: new Date("2027-03-14T00:00:00Z"),
-          closes_at: new Date("2027-03-14T06:00:00Z"),
-          status: "open",
-          created_by: owner.id,
-        })
-        .execute();
+      await createBenchElection(db, {
+        id,
+        status: "open",
+        tps: id === electionId ? [{ id: tpsId, code: "001" }] : [],
+      });
     }
 
     // 1. Fill the log through the real append path.

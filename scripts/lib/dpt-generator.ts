@@ -6,23 +6,10 @@
 import { createWriteStream } from "node:fs";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { ROLL_COLUMNS } from "../../src/modules/roll/roll-row.js";
 
-export const DPT_COLUMNS = [
-  "nik",
-  "nkk",
-  "nama",
-  "tempat_lahir",
-  "tanggal_lahir",
-  "jenis_kelamin",
-  "status_kawin",
-  "alamat",
-  "dusun",
-  "rt",
-  "rw",
-  "tps",
-  "disabilitas",
-  "keterangan",
-] as const;
+/** The header the generator writes: exactly the importer's roll columns (src/modules/roll/roll-row.ts). */
+export const DPT_COLUMNS = ROLL_COLUMNS;
 export type DptColumn = (typeof DPT_COLUMNS)[number];
 
 /** Row kinds the importer must reject, each with one defect. */

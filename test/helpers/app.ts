@@ -167,6 +167,22 @@ export async function addTallyKey(db: Db, electionId: string): Promise<void> {
     .execute();
 }
 
+/**
+ * Opens an election with its polls open around the present (fixtures' voting days are far away), as if the
+ * committee had opened it on the day.
+ */
+export async function openPollsNow(
+  db: Db,
+  electionId: string,
+  status: "open" | "draft" = "open",
+): Promise<void> {
+  await db
+    .updateTable("elections")
+    .set({ status, opens_at: new Date(Date.now() - 3600_000), closes_at: new Date(Date.now() + 3600_000) })
+    .where("id", "=", electionId)
+    .execute();
+}
+
 export async function addMember(
   db: Db,
   electionId: string,

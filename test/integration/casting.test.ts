@@ -24,6 +24,7 @@ import {
   createUser,
   type ElectionFixture,
   login,
+  openPollsNow,
 } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
@@ -72,15 +73,7 @@ beforeAll(async () => {
     .insertInto("tally_keys")
     .values({ election_id: election.id, public_key: tally.publicKey, threshold: 2, holders: 3 })
     .execute();
-  await database.db
-    .updateTable("elections")
-    .set({
-      status: "open",
-      opens_at: new Date(Date.now() - 3600_000),
-      closes_at: new Date(Date.now() + 3600_000),
-    })
-    .where("id", "=", election.id)
-    .execute();
+  await openPollsNow(database.db, election.id);
 });
 
 afterAll(async () => {

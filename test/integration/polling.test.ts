@@ -14,6 +14,7 @@ import {
   type ElectionFixture,
   errorCode,
   login,
+  openPollsNow,
 } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
@@ -26,19 +27,6 @@ const tokens: Record<string, string> = {};
 // addVoters puts NIKs 160705010180000{1,2,3} at TPS 001 and …{4,5,6} at TPS 002.
 const nikAt = (serial: number) => `160705010180${String(serial).padStart(4, "0")}`;
 
-/** Opens the election with polls open around now (the voting day of the fixture is far away). */
-async function openPollsNow(electionId: string): Promise<void> {
-  await database.db
-    .updateTable("elections")
-    .set({
-      status: "open",
-      opens_at: new Date(Date.now() - 3600_000),
-      closes_at: new Date(Date.now() + 3600_000),
-    })
-    .where("id", "=", electionId)
-    .execute();
-}
-
 beforeAll(async () => {
   database = await createTestDatabase();
   ({ app, logs } = await buildTestApp(database));
@@ -46,7 +34,7 @@ beforeAll(async () => {
   election = await createElection(app, await login(app, "admin"), { votingDay: "2099-03-14" });
   await addVoters(database.db, election);
   await addTallyKey(database.db, election.id);
-  await openPollsNow(election.id);
+  await openPollsNow(database.db, election.id);
   for (const [name, role, tps] of [
     ["kpps-1a", "officer", 0],
     ["kpps-1b", "officer", 0],

@@ -13,6 +13,7 @@ import {
   createElection,
   createUser,
   login,
+  openPollsNow,
   PASSWORD,
 } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
@@ -167,11 +168,7 @@ describe("a whole polling day leaves nothing secret in the logs", () => {
       );
     }
     // Open now: the fixture's voting day is in the future, so the schedule is moved around the present.
-    await database.db
-      .updateTable("elections")
-      .set({ opens_at: new Date(Date.now() - 60_000), closes_at: new Date(Date.now() + 3600_000) })
-      .where("id", "=", election.id)
-      .execute();
+    await openPollsNow(database.db, election.id, "draft");
     const opened = await app.inject({
       method: "POST",
       url: `/elections/${election.id}/open`,

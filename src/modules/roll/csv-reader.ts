@@ -21,6 +21,10 @@ export interface CsvRecord {
 export const CONTROL_CHARACTER = 1;
 export const COPY_SPECIAL = 2;
 
+// Any character that sets a flag: C0 controls (tab, CR and LF included), DEL, backslash.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const SPECIAL = /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f\\]/;
+
 /** The flags of one piece of field text (used for quoted text, which is copied in bulk rather than scanned). */
 function flagsOf(text: string): number {
   let flags = 0;
@@ -111,7 +115,27 @@ export class CsvReader {
       this.pendingCR = false;
       if (n > 0 && text.charCodeAt(0) === LF) i = 1;
     }
+    const sepChar = String.fromCharCode(sep);
+    // Whether this chunk has any character that would set a flag; when not, lines need no scan for them.
+    const chunkSpecial = SPECIAL.test(text);
     while (i < n) {
+      // Fast path for the common line: at a record's start, a whole line ending in LF (or CRLF) with no quote
+      // and no lone CR is just its fields split at the separator — native split instead of a character loop.
+      if (!this.inQuotes && !this.afterQuote && this.field === "" && this.fields.length === 0) {
+        const lf = text.indexOf("\n", i);
+        if (lf >= 0) {
+          const end = lf > i && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
+          const line = text.slice(i, end);
+          if (line.indexOf('"') < 0 && line.indexOf("\r") < 0) {
+            const flags = chunkSpecial ? flagsOf(line) : 0;
+            out.push({ line: this.line, fields: line.split(sepChar), flags });
+            this.line++;
+            this.recordLine = this.line;
+            i = lf + 1;
+            continue;
+          }
+        }
+      }
       if (this.inQuotes) {
         // Copy everything up to the next quote in one slice.
         const q = text.indexOf('"', i);
