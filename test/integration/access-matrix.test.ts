@@ -219,6 +219,25 @@ describe("the role and scope matrix", () => {
 });
 
 describe("every election-scoped route obeys its declared rule", () => {
+  it("routes for kiosks refuse every user and every anonymous caller", async () => {
+    const kioskRoutes = app.routeAccess.filter((r) => r.access.kind === "kiosk");
+    expect(kioskRoutes.length).toBeGreaterThanOrEqual(2);
+    for (const route of kioskRoutes) {
+      const url = route.url.replace(":electionId", electionA.id);
+      for (const persona of PERSONAS) {
+        const response = await app.inject({
+          method: route.method as "GET",
+          url,
+          headers: headersFor(persona),
+          ...(route.method === "GET" ? {} : { payload: {} }),
+        });
+        expect(response.statusCode, `${route.method} ${route.url} as ${persona}`).toBe(
+          persona === "anonymous" ? 401 : 403,
+        );
+      }
+    }
+  });
+
   it("each persona outside a route's roles is refused, before the route does anything", async () => {
     const scoped = app.routeAccess.filter((r) => r.url.includes(":electionId") && r.access.kind === "roles");
     expect(scoped.length).toBeGreaterThan(10);
