@@ -1,0 +1,885 @@
+// Owns the audit verifier core (SPEC §9): given one election's log entries, checkpoints, enrolled kiosks and log
+// keys — and optionally the tally key and the published counts — it checks everything the log promises and
+// reports every failure by seq (or checkpoint size) and kind. It knows nothing of Fastify or the database: the
+// caller streams entries in (from PostgreSQL, from an election-record file) and gets a report back. It depends
+// on src/crypto/ and nothing else.
+//
+// Shape of the work, per entry, in stored order: hash the leaf, feed the running Merkle tree (CompactRange),
+// compare the root at every checkpointed size, check seq continuity and the prev_hash chain, decode strictly,
+// look the kiosk up, check the ballot id is new. Those steps are cheap and must stay in order. The expensive,
+// independent part — the Ed25519 kiosk signature and, with the tally key, opening the sealed ballot — is queued
+// into batches of `batchSize` entries and handed to a CryptoWorker. The in-process worker below does the work on
+// the calling thread; a worker-thread pool (e.g. piscina, not a dependency yet) can implement the same
+// interface to use every core, with no change here: batches are plain structured-clonable data, several are
+// kept in flight, and their results are applied strictly in log order, so failures come out sorted by seq.
+//
+// Memory stays bounded by the batches in flight, except for the set of ballot ids already seen, which is a
+// packed open-addressing table of 16-byte ids (about 34 bytes per ballot at the worst load factor).
+
+import { canonicalBallotBytes, decodeBallotChoice, type SealedBallot } from "../crypto/ballot.js";
+import { encodeBase64 } from "../crypto/base64.js";
+import { bytesEqual } from "../crypto/bytes.js";
+import { parseCheckpoint } from "../crypto/checkpoint.js";
+import { CompactRange } from "../crypto/compact-range.js";
+import { kioskKeyId, verifyEd25519 } from "../crypto/ed25519.js";
+import { CryptoFormatError } from "../crypto/errors.js";
+import { emptyTreeRoot, leafHash } from "../crypto/hash.js";
+import { randomBytesFor } from "../crypto/random.js";
+import { openSealedBallot } from "../crypto/sealed-ballot.js";
+import { ed25519NoteVerifier, type NoteVerifier, openNote, parseNote } from "../crypto/signed-note.js";
+import {
+  ballotContentOf,
+  decodeVoteRecord,
+  encodeVoteRecord,
+  genesisPrevHash,
+  type VoteRecord,
+} from "../crypto/vote-record.js";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Public types
+
+export interface EnrolledKiosk {
+  /** SHA-256("suara/kiosk-key-id/v1\n" ‖ publicKey). The verifier recomputes it from publicKey and uses that. */
+  keyId: Uint8Array;
+  publicKey: Uint8Array;
+  tpsId: string;
+  /** Entries with seq greater than this log size, signed by this kiosk, are invalid; null = never revoked. */
+  revokedAtLogSize: number | null;
+}
+
+export interface LogEntry {
+  seq: number;
+  /** The canonical vote-record bytes (docs/record-format.md §6). */
+  leaf: Uint8Array;
+}
+
+export interface TpsCounts {
+  perCandidate: Record<string, number>;
+  blank: number;
+  invalid: number;
+  ballots: number;
+}
+
+export interface ElectionCounts {
+  /** Keyed by the candidate's ballot number (nomor urut) as a decimal string. */
+  perCandidate: Record<string, number>;
+  blank: number;
+  /** Tidak sah: undecryptable, bound to another election or ballot, out of range, or a rejected entry. */
+  invalid: number;
+  perTps: Record<string, TpsCounts>;
+  ballots: number;
+}
+
+export type FailureKind =
+  | "malformed_record"
+  | "wrong_election"
+  | "seq_gap"
+  | "seq_out_of_order"
+  | "prev_hash_mismatch"
+  | "unknown_kiosk"
+  | "kiosk_wrong_tps"
+  | "kiosk_revoked"
+  | "unknown_tps"
+  | "signature_invalid"
+  | "duplicate_ballot_id"
+  | "checkpoint_malformed"
+  | "checkpoint_signature_invalid"
+  | "checkpoint_wrong_origin"
+  | "checkpoint_root_mismatch"
+  | "checkpoint_beyond_log"
+  | "checkpoints_inconsistent"
+  | "ballot_undecryptable"
+  | "ballot_binding_mismatch"
+  | "counts_mismatch";
+
+/** Every kind in the order a report lists them. */
+export const FAILURE_KINDS: readonly FailureKind[] = [
+  "malformed_record",
+  "wrong_election",
+  "seq_gap",
+  "seq_out_of_order",
+  "prev_hash_mismatch",
+  "unknown_kiosk",
+  "kiosk_wrong_tps",
+  "kiosk_revoked",
+  "unknown_tps",
+  "signature_invalid",
+  "duplicate_ballot_id",
+  "checkpoint_malformed",
+  "checkpoint_signature_invalid",
+  "checkpoint_wrong_origin",
+  "checkpoint_root_mismatch",
+  "checkpoint_beyond_log",
+  "checkpoints_inconsistent",
+  "ballot_undecryptable",
+  "ballot_binding_mismatch",
+  "counts_mismatch",
+];
+
+export interface VerificationFailure {
+  kind: FailureKind;
+  /** The entry's stored seq; null for failures of a checkpoint or of the counts. */
+  seq: number | null;
+  checkpointSize?: number;
+  message: string;
+}
+
+export interface VerificationReport {
+  /** True only when no failure of any kind was found. */
+  ok: boolean;
+  entriesChecked: number;
+  treeSize: number;
+  /** Base64 Merkle root of every entry streamed, as stored. */
+  rootHash: string;
+  /** Checkpoints whose signature and origin were valid and whose root was compared. */
+  checkpointsChecked: number;
+  /** In log order; checkpoint failures found before streaming come first, counts last. */
+  failures: VerificationFailure[];
+  failuresTruncated: boolean;
+  /** The recount, present when a tally key was given. */
+  counts?: ElectionCounts;
+}
+
+/** One entry's signature check and box opening: plain data, so it can cross a worker-thread boundary. */
+export interface CryptoTask {
+  /** canonicalBallotBytes rebuilt from the record: what the kiosk signed. */
+  message: Uint8Array;
+  signature: Uint8Array;
+  /** The enrolled kiosk key; null when there is none (then only the box is opened, if asked). */
+  publicKey: Uint8Array | null;
+  /** The sealed choice to open; null when the entry is not counted or no tally key was given. */
+  sealed: SealedBallot | null;
+}
+
+export interface CryptoBatch {
+  tasks: CryptoTask[];
+  /** The X25519 tally secret; null for an audit without recount. */
+  tallySecretKey: Uint8Array | null;
+}
+
+export interface CryptoResult {
+  /** False also when the task had no public key. */
+  signatureValid: boolean;
+  /** The opened plaintext, or null when not asked or the box did not open. */
+  plaintext: Uint8Array | null;
+}
+
+/** Verifies and opens a batch; results are in task order. Implementations may run batches concurrently. */
+export interface CryptoWorker {
+  verifyAndOpen(batch: CryptoBatch): Promise<CryptoResult[]>;
+}
+
+export interface VerifierInput {
+  /** Lower-case UUID of the election. */
+  electionId: string;
+  /** The log origin, `<service origin>/elections/<election id>`; also the checkpoint key name. */
+  origin: string;
+  /** Every key that may have signed checkpoints, retired ones included. */
+  logPublicKeys: Uint8Array[];
+  kiosks: EnrolledKiosk[];
+  tpsIds: string[];
+  /** In stored order (by seq). */
+  entries: AsyncIterable<LogEntry> | Iterable<LogEntry>;
+  checkpoints: Array<{ note: string }>;
+  /** With the tally key, every ballot is opened and counted. */
+  tally?: { secretKey: Uint8Array; candidateNumbers: number[] };
+  /** Compared with the recount (needs `tally`). */
+  publishedCounts?: ElectionCounts;
+  /** Called after every batch with the number of entries fully checked so far. */
+  onProgress?: (entriesChecked: number) => void;
+  /** Where signatures are verified and boxes opened; defaults to the calling thread. */
+  cryptoWorker?: CryptoWorker;
+  /** Entries per crypto batch (default 512). */
+  batchSize?: number;
+  /** Batches handed to the worker before waiting for the oldest (default 4). */
+  batchesInFlight?: number;
+  /** Failures kept in the report (default 1000); the rest are counted in `ok` and `failuresTruncated` only. */
+  maxFailures?: number;
+}
+
+export const DEFAULT_BATCH_SIZE = 512;
+export const DEFAULT_BATCHES_IN_FLIGHT = 4;
+export const DEFAULT_MAX_FAILURES = 1000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The in-process crypto worker
+
+function verifyAndOpenTask(task: CryptoTask, tallySecretKey: Uint8Array | null): CryptoResult {
+  const signatureValid =
+    task.publicKey !== null && verifyEd25519(task.signature, task.message, task.publicKey);
+  const plaintext =
+    task.sealed !== null && tallySecretKey !== null ? openSealedBallot(task.sealed, tallySecretKey) : null;
+  return { signatureValid, plaintext };
+}
+
+/** Runs each batch synchronously on the calling thread (libsodium through sodium-native). */
+export const inProcessCryptoWorker: CryptoWorker = {
+  async verifyAndOpen(batch) {
+    return batch.tasks.map((task) => verifyAndOpenTask(task, batch.tallySecretKey));
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// The verifier
+
+/** Byte offset of ballot_id inside a v1 vote record: domain (21) ‖ election (16) ‖ seq (8). */
+const BALLOT_ID_OFFSET = 21 + 16 + 8;
+const BALLOT_ID_BYTES = 16;
+
+/** What the streaming pass learned about one entry, waiting for its batch's crypto results. */
+interface PendingEntry {
+  seq: number;
+  failures: VerificationFailure[];
+  /** Failures of checkpoints at the size this entry completes, reported after the entry's own. */
+  checkpointFailures: VerificationFailure[];
+  /** Index into the batch's tasks, or -1 when nothing was queued (malformed record). */
+  task: number;
+  /** True when a kiosk key was found, so a false signature result is a failure to report. */
+  expectSignature: boolean;
+  /** Null when the entry is not a ballot of this election (malformed, wrong election). */
+  ballot: { ballotId: string; tpsId: string; authentic: boolean } | null;
+}
+
+interface Batch {
+  entries: PendingEntry[];
+  tasks: CryptoTask[];
+}
+
+function newBatch(): Batch {
+  return { entries: [], tasks: [] };
+}
+
+export async function verifyElectionLog(input: VerifierInput): Promise<VerificationReport> {
+  const sink = new FailureSink(input.maxFailures ?? DEFAULT_MAX_FAILURES);
+  const electionId = input.electionId.toLowerCase();
+  const checkpoints = openCheckpoints(input, sink);
+  const kiosks = indexKiosks(input.kiosks);
+  const tpsIds = new Set(input.tpsIds.map((id) => id.toLowerCase()));
+  const tally = input.tally ? new Recount(input.tally.candidateNumbers, input.tpsIds) : null;
+  const tallySecretKey = input.tally ? Uint8Array.from(input.tally.secretKey) : null;
+  const worker = input.cryptoWorker ?? inProcessCryptoWorker;
+  const batchSize = Math.max(1, input.batchSize ?? DEFAULT_BATCH_SIZE);
+  const batchesInFlight = Math.max(1, input.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT);
+
+  const tree = CompactRange.empty();
+  const ballotIds = new BallotIdSet();
+  let previousLeafHash: Uint8Array = genesisPrevHash();
+  let previousSeq = 0;
+  let entriesSettled = 0;
+
+  const inFlight: Array<{ batch: Batch; results: Promise<CryptoResult[]> }> = [];
+  const settleOldest = async (): Promise<void> => {
+    const oldest = inFlight.shift();
+    if (oldest === undefined) return;
+    const results = await oldest.results;
+    settleBatch(oldest.batch, results, sink, tally, electionId, tallySecretKey !== null);
+    entriesSettled += oldest.batch.entries.length;
+    input.onProgress?.(entriesSettled);
+  };
+  const submit = async (batch: Batch): Promise<void> => {
+    const results = worker.verifyAndOpen({ tasks: batch.tasks, tallySecretKey });
+    // Awaited in order later; until then a rejection must not surface as an unhandled one.
+    results.catch(() => undefined);
+    inFlight.push({ batch, results });
+    while (inFlight.length >= batchesInFlight) await settleOldest();
+  };
+
+  let batch = newBatch();
+  try {
+    for await (const entry of input.entries) {
+      const pending: PendingEntry = {
+        seq: entry.seq,
+        failures: [],
+        checkpointFailures: [],
+        task: -1,
+        expectSignature: false,
+        ballot: null,
+      };
+      const fail = (kind: FailureKind, message: string): void => {
+        pending.failures.push({ kind, seq: entry.seq, message });
+      };
+
+      // Seq continuity of the log as stored.
+      const expectedSeq = previousSeq + 1;
+      if (entry.seq > expectedSeq) {
+        const missing =
+          entry.seq === expectedSeq + 1 ? `seq ${expectedSeq}` : `seqs ${expectedSeq}..${entry.seq - 1}`;
+        fail("seq_gap", `seq ${entry.seq} follows seq ${previousSeq}: ${missing} missing here`);
+      } else if (entry.seq < expectedSeq) {
+        fail("seq_out_of_order", `seq ${entry.seq} comes after seq ${previousSeq}`);
+      }
+      previousSeq = Math.max(previousSeq, entry.seq);
+
+      // Hash chain and Merkle tree over the bytes exactly as stored.
+      const hash = leafHash(entry.leaf);
+      tree.append(hash);
+      const record = decodeStrictly(entry.leaf, fail);
+      if (record !== null) {
+        if (record.seq !== entry.seq) {
+          fail("seq_out_of_order", `entry stored as seq ${entry.seq} says it is seq ${record.seq}`);
+        }
+        if (!bytesEqual(record.prevHash, previousLeafHash)) {
+          fail("prev_hash_mismatch", "prev_hash is not the leaf hash of the entry stored before it");
+        }
+        checkRecord(record, entry, pending, batch, fail, {
+          electionId,
+          kiosks,
+          tpsIds,
+          ballotIds,
+          open: tallySecretKey !== null,
+        });
+      }
+      previousLeafHash = hash;
+
+      const claims = checkpoints.bySize.get(tree.size);
+      if (claims !== undefined) {
+        const root = tree.root();
+        for (const claim of claims) {
+          if (!bytesEqual(claim.rootHash, root)) {
+            pending.checkpointFailures.push(rootMismatch(tree.size, claim.rootHash, root));
+          }
+        }
+      }
+
+      batch.entries.push(pending);
+      if (batch.entries.length >= batchSize) {
+        const full = batch;
+        batch = newBatch();
+        await submit(full);
+      }
+    }
+    if (batch.entries.length > 0) await submit(batch);
+    while (inFlight.length > 0) await settleOldest();
+  } finally {
+    tallySecretKey?.fill(0);
+  }
+
+  const treeSize = tree.size;
+  for (const size of [...checkpoints.bySize.keys()].sort((a, b) => a - b)) {
+    if (size <= treeSize) continue;
+    sink.add({
+      kind: "checkpoint_beyond_log",
+      seq: null,
+      checkpointSize: size,
+      message: `checkpoint of size ${size} but the log has ${treeSize} entries`,
+    });
+  }
+
+  let counts: ElectionCounts | undefined;
+  if (tally !== null) {
+    counts = tally.result();
+    if (input.publishedCounts !== undefined) {
+      const differences = compareCounts(input.publishedCounts, counts);
+      if (differences.length > 0) {
+        sink.add({
+          kind: "counts_mismatch",
+          seq: null,
+          message: `published counts differ from the recount: ${differences.join("; ")}`,
+        });
+      }
+    }
+  }
+
+  const report: VerificationReport = {
+    ok: sink.total === 0,
+    entriesChecked: entriesSettled,
+    treeSize,
+    rootHash: encodeBase64(tree.root()),
+    checkpointsChecked: checkpoints.checked,
+    failures: sink.failures,
+    failuresTruncated: sink.truncated,
+  };
+  if (counts !== undefined) report.counts = counts;
+  return report;
+}
+
+function decodeStrictly(
+  leaf: Uint8Array,
+  fail: (kind: FailureKind, message: string) => void,
+): VoteRecord | null {
+  let record: VoteRecord;
+  try {
+    record = decodeVoteRecord(leaf);
+  } catch (error) {
+    const why = error instanceof CryptoFormatError ? error.message : String(error);
+    fail("malformed_record", `entry does not decode as a v1 vote record: ${why}`);
+    return null;
+  }
+  // Decoding is strict, so this cannot differ today; it guards the one-encoding rule if the decoder loosens.
+  if (!bytesEqual(encodeVoteRecord(record), leaf)) {
+    fail("malformed_record", "entry does not re-encode to the same bytes");
+    return null;
+  }
+  return record;
+}
+
+interface RecordContext {
+  electionId: string;
+  kiosks: Map<string, EnrolledKiosk[]>;
+  tpsIds: Set<string>;
+  ballotIds: BallotIdSet;
+  open: boolean;
+}
+
+/** Every per-record check that needs no signature: election, seq, kiosk, TPS, ballot id; queues the crypto. */
+function checkRecord(
+  record: VoteRecord,
+  entry: LogEntry,
+  pending: PendingEntry,
+  batch: Batch,
+  fail: (kind: FailureKind, message: string) => void,
+  context: RecordContext,
+): void {
+  let authentic = true;
+  const ofThisElection = record.electionId === context.electionId;
+  if (!ofThisElection) {
+    fail("wrong_election", `entry belongs to election ${record.electionId}`);
+  }
+  if (!context.tpsIds.has(record.tpsId)) {
+    authentic = false;
+    fail("unknown_tps", `TPS ${record.tpsId} is not a TPS of this election`);
+  }
+
+  const keyIdHex = Buffer.from(record.kioskKeyId).toString("hex");
+  const enrolments = context.kiosks.get(keyIdHex);
+  let publicKey: Uint8Array | null = null;
+  if (enrolments === undefined) {
+    authentic = false;
+    fail("unknown_kiosk", `kiosk key ${keyIdHex} is not enrolled`);
+  } else {
+    const first = enrolments[0] as EnrolledKiosk;
+    publicKey = first.publicKey;
+    const atTps = enrolments.find((kiosk) => kiosk.tpsId === record.tpsId);
+    if (atTps === undefined) {
+      authentic = false;
+      const where = enrolments.map((kiosk) => kiosk.tpsId).join(", ");
+      fail("kiosk_wrong_tps", `kiosk ${keyIdHex} is enrolled for TPS ${where}, not ${record.tpsId}`);
+    } else {
+      // The larger of the two seqs: a rewritten seq field cannot move an entry back before the revocation.
+      const position = Math.max(entry.seq, record.seq);
+      if (atTps.revokedAtLogSize !== null && position > atTps.revokedAtLogSize) {
+        authentic = false;
+        fail("kiosk_revoked", `kiosk ${keyIdHex} was revoked at log size ${atTps.revokedAtLogSize}`);
+      }
+    }
+  }
+
+  const ballotId = entry.leaf.subarray(BALLOT_ID_OFFSET, BALLOT_ID_OFFSET + BALLOT_ID_BYTES);
+  if (!context.ballotIds.add(ballotId)) {
+    authentic = false;
+    fail("duplicate_ballot_id", `ballot_id ${record.ballotId} already appeared earlier in the log`);
+  }
+
+  pending.ballot = ofThisElection ? { ballotId: record.ballotId, tpsId: record.tpsId, authentic } : null;
+  pending.expectSignature = publicKey !== null;
+  // A ballot that is already rejected is counted invalid without opening it.
+  const open = context.open && ofThisElection && authentic;
+  pending.task = batch.tasks.length;
+  batch.tasks.push({
+    message: canonicalBallotBytes(ballotContentOf(record)),
+    signature: record.kioskSignature,
+    publicKey,
+    sealed: open
+      ? { ephemeralPublicKey: record.ephemeralPublicKey, nonce: record.nonce, ciphertext: record.ciphertext }
+      : null,
+  });
+}
+
+/** Applies a batch's crypto results in log order: signature failures, then the count of each ballot. */
+function settleBatch(
+  batch: Batch,
+  results: CryptoResult[],
+  sink: FailureSink,
+  tally: Recount | null,
+  electionId: string,
+  opened: boolean,
+): void {
+  if (results.length !== batch.tasks.length) {
+    throw new Error(`crypto worker returned ${results.length} results for ${batch.tasks.length} tasks`);
+  }
+  for (const pending of batch.entries) {
+    for (const failure of pending.failures) sink.add(failure);
+    const result = pending.task >= 0 ? results[pending.task] : undefined;
+    const ballot = pending.ballot;
+    let authentic = ballot?.authentic ?? false;
+    if (result !== undefined && pending.expectSignature && !result.signatureValid) {
+      authentic = false;
+      sink.add({
+        kind: "signature_invalid",
+        seq: pending.seq,
+        message: "kiosk signature does not verify over the ballot bytes",
+      });
+    }
+    if (tally !== null && ballot !== null) {
+      if (!authentic) {
+        tally.add(ballot.tpsId, INVALID);
+      } else {
+        const choice = readChoice(result?.plaintext ?? null, opened, ballot.ballotId, electionId);
+        if (choice.failure !== null) sink.add({ ...choice.failure, seq: pending.seq });
+        tally.add(ballot.tpsId, choice.candidateNumber);
+      }
+    }
+    for (const failure of pending.checkpointFailures) sink.add(failure);
+  }
+}
+
+const INVALID = -1;
+
+function readChoice(
+  plaintext: Uint8Array | null,
+  opened: boolean,
+  ballotId: string,
+  electionId: string,
+): { candidateNumber: number; failure: Omit<VerificationFailure, "seq"> | null } {
+  if (!opened || plaintext === null) {
+    return {
+      candidateNumber: INVALID,
+      failure: { kind: "ballot_undecryptable", message: "sealed ballot does not open with the tally key" },
+    };
+  }
+  let choice: ReturnType<typeof decodeBallotChoice>;
+  try {
+    choice = decodeBallotChoice(plaintext);
+  } catch {
+    return {
+      candidateNumber: INVALID,
+      failure: { kind: "ballot_undecryptable", message: "sealed ballot opens but is not a v1 ballot choice" },
+    };
+  }
+  if (choice.electionId !== electionId || choice.ballotId !== ballotId) {
+    return {
+      candidateNumber: INVALID,
+      failure: {
+        kind: "ballot_binding_mismatch",
+        message: `sealed choice is bound to election ${choice.electionId}, ballot ${choice.ballotId}`,
+      },
+    };
+  }
+  return { candidateNumber: choice.candidateNumber, failure: null };
+}
+
+function rootMismatch(size: number, claimed: Uint8Array, computed: Uint8Array): VerificationFailure {
+  return {
+    kind: "checkpoint_root_mismatch",
+    seq: null,
+    checkpointSize: size,
+    message: `checkpoint of size ${size} has root ${encodeBase64(claimed)}, the entries give ${encodeBase64(computed)}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Checkpoints
+
+interface CheckpointClaim {
+  rootHash: Uint8Array;
+}
+
+interface OpenedCheckpoints {
+  /** Distinct roots claimed by validly signed checkpoints, per tree size. */
+  bySize: Map<number, CheckpointClaim[]>;
+  checked: number;
+}
+
+/**
+ * Opens every checkpoint upfront: syntax, origin, signature under one of the log keys (key name = origin), and
+ * same-size agreement. Only validly signed checkpoints are claims of the log and take part in root checks.
+ */
+function openCheckpoints(input: VerifierInput, sink: FailureSink): OpenedCheckpoints {
+  const verifiers = logVerifiers(input.origin, input.logPublicKeys);
+  const bySize = new Map<number, CheckpointClaim[]>();
+  let checked = 0;
+  for (const [index, { note }] of input.checkpoints.entries()) {
+    const which = `checkpoint #${index + 1}`;
+    let size: number;
+    let rootHash: Uint8Array;
+    let origin: string;
+    try {
+      const checkpoint = parseCheckpoint(parseNote(note).text);
+      ({ size, rootHash, origin } = checkpoint);
+    } catch (error) {
+      const why = error instanceof CryptoFormatError ? error.message : String(error);
+      sink.add({ kind: "checkpoint_malformed", seq: null, message: `${which}: ${why}` });
+      continue;
+    }
+    if (origin !== input.origin) {
+      sink.add({
+        kind: "checkpoint_wrong_origin",
+        seq: null,
+        checkpointSize: size,
+        message: `${which} (size ${size}) is for log ${origin}, not ${input.origin}`,
+      });
+      continue;
+    }
+    try {
+      openNote(note, verifiers);
+    } catch (error) {
+      const why = error instanceof CryptoFormatError ? error.message : String(error);
+      sink.add({
+        kind: "checkpoint_signature_invalid",
+        seq: null,
+        checkpointSize: size,
+        message: `${which} (size ${size}) is not validly signed by a log key: ${why}`,
+      });
+      continue;
+    }
+    checked++;
+    const claims = bySize.get(size) ?? [];
+    if (claims.some((claim) => bytesEqual(claim.rootHash, rootHash))) continue;
+    if (claims.length > 0) {
+      sink.add({
+        kind: "checkpoints_inconsistent",
+        seq: null,
+        checkpointSize: size,
+        message: `two signed checkpoints of size ${size} have different roots: ${claims
+          .map((claim) => encodeBase64(claim.rootHash))
+          .join(", ")} and ${encodeBase64(rootHash)}`,
+      });
+    }
+    claims.push({ rootHash });
+    bySize.set(size, claims);
+  }
+  // The empty tree is never reached by appending, so size-0 checkpoints are settled here.
+  const empty = bySize.get(0);
+  if (empty !== undefined) {
+    const root = emptyTreeRoot();
+    for (const claim of empty) {
+      if (!bytesEqual(claim.rootHash, root)) sink.add(rootMismatch(0, claim.rootHash, root));
+    }
+    bySize.delete(0);
+  }
+  return { bySize, checked };
+}
+
+function logVerifiers(origin: string, publicKeys: readonly Uint8Array[]): NoteVerifier[] {
+  const unique = new Map<string, Uint8Array>();
+  for (const key of publicKeys) unique.set(Buffer.from(key).toString("hex"), key);
+  return [...unique.values()].map((key) => ed25519NoteVerifier(origin, key));
+}
+
+/** By kiosk key id (hex), recomputed from the public key: the id is defined by the key, not by a stored column. */
+function indexKiosks(kiosks: readonly EnrolledKiosk[]): Map<string, EnrolledKiosk[]> {
+  const byId = new Map<string, EnrolledKiosk[]>();
+  for (const kiosk of kiosks) {
+    const id = kioskKeyId(kiosk.publicKey).toString("hex");
+    const normalised = { ...kiosk, tpsId: kiosk.tpsId.toLowerCase() };
+    const list = byId.get(id);
+    if (list === undefined) byId.set(id, [normalised]);
+    else list.push(normalised);
+  }
+  return byId;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Failures
+
+class FailureSink {
+  readonly failures: VerificationFailure[] = [];
+  total = 0;
+
+  constructor(private readonly limit: number) {}
+
+  add(failure: VerificationFailure): void {
+    this.total++;
+    if (this.failures.length < this.limit) this.failures.push(failure);
+  }
+
+  get truncated(): boolean {
+    return this.total > this.failures.length;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Recount
+
+function emptyTpsCounts(candidates: readonly number[]): TpsCounts {
+  return { perCandidate: zeroPerCandidate(candidates), blank: 0, invalid: 0, ballots: 0 };
+}
+
+function zeroPerCandidate(candidates: readonly number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const number of candidates) out[String(number)] = 0;
+  return out;
+}
+
+/** Counts per candidate, blank and invalid, in total and per TPS. Candidate 0 is a blank vote (SPEC §4). */
+class Recount {
+  private readonly candidates: Set<number>;
+  private readonly counts: ElectionCounts;
+
+  private readonly candidateNumbers: readonly number[];
+
+  constructor(candidateNumbers: readonly number[], tpsIds: readonly string[]) {
+    // 0 is the blank vote, never a candidate, even if a caller lists it.
+    this.candidateNumbers = candidateNumbers.filter((n) => n !== 0);
+    this.candidates = new Set(this.candidateNumbers);
+    this.counts = {
+      perCandidate: zeroPerCandidate(this.candidateNumbers),
+      blank: 0,
+      invalid: 0,
+      perTps: {},
+      ballots: 0,
+    };
+    for (const id of tpsIds) this.counts.perTps[id.toLowerCase()] = emptyTpsCounts(this.candidateNumbers);
+  }
+
+  /** `candidateNumber` as decrypted, or INVALID; out-of-range numbers count as invalid (tidak sah). */
+  add(tpsId: string, candidateNumber: number): void {
+    let tps = this.counts.perTps[tpsId];
+    if (tps === undefined) {
+      tps = emptyTpsCounts(this.candidateNumbers);
+      this.counts.perTps[tpsId] = tps;
+    }
+    this.counts.ballots++;
+    tps.ballots++;
+    if (candidateNumber === 0) {
+      this.counts.blank++;
+      tps.blank++;
+    } else if (this.candidates.has(candidateNumber)) {
+      const key = String(candidateNumber);
+      this.counts.perCandidate[key] = (this.counts.perCandidate[key] ?? 0) + 1;
+      tps.perCandidate[key] = (tps.perCandidate[key] ?? 0) + 1;
+    } else {
+      this.counts.invalid++;
+      tps.invalid++;
+    }
+  }
+
+  result(): ElectionCounts {
+    return structuredClone(this.counts);
+  }
+}
+
+/** Every difference between published and recounted counts, as "what: published X, recounted Y". */
+export function compareCounts(published: ElectionCounts, recounted: ElectionCounts): string[] {
+  const differences: string[] = [];
+  const compare = (what: string, a: number | undefined, b: number | undefined): void => {
+    if ((a ?? 0) !== (b ?? 0)) differences.push(`${what}: published ${a ?? 0}, recounted ${b ?? 0}`);
+  };
+  const compareCandidates = (prefix: string, a: Record<string, number>, b: Record<string, number>): void => {
+    for (const key of unionKeys(a, b)) compare(`${prefix}candidate ${key}`, a[key], b[key]);
+  };
+  compareCandidates("", published.perCandidate, recounted.perCandidate);
+  compare("blank", published.blank, recounted.blank);
+  compare("invalid", published.invalid, recounted.invalid);
+  compare("ballots", published.ballots, recounted.ballots);
+  for (const tpsId of unionKeys(published.perTps, recounted.perTps)) {
+    const a = published.perTps[tpsId] ?? emptyTpsCounts([]);
+    const b = recounted.perTps[tpsId] ?? emptyTpsCounts([]);
+    compareCandidates(`TPS ${tpsId} `, a.perCandidate, b.perCandidate);
+    compare(`TPS ${tpsId} blank`, a.blank, b.blank);
+    compare(`TPS ${tpsId} invalid`, a.invalid, b.invalid);
+    compare(`TPS ${tpsId} ballots`, a.ballots, b.ballots);
+  }
+  return differences;
+}
+
+function unionKeys(a: object, b: object): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].sort(
+    (x, y) => Number(x) - Number(y) || x.localeCompare(y),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Seen ballot ids
+
+/**
+ * A set of 16-byte ballot ids in one packed table (open addressing, linear probing, load ≤ 1/2): one object for
+ * the garbage collector however long the log, and about 34 bytes per id at worst. The slot hash is keyed with a
+ * per-run random seed, so a log crafted to collide in the table cannot make the verifier quadratic.
+ */
+export class BallotIdSet {
+  private words: Uint32Array;
+  private used: Uint8Array;
+  private mask: number;
+  private count = 0;
+  private readonly seed: Uint32Array;
+
+  constructor(initialCapacity = 1 << 12) {
+    let capacity = 16;
+    while (capacity < initialCapacity) capacity *= 2;
+    this.words = new Uint32Array(capacity * 4);
+    this.used = new Uint8Array(capacity);
+    this.mask = capacity - 1;
+    this.seed = new Uint32Array(Uint8Array.from(randomBytesFor(16)).buffer);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds the id; false if it was already present. */
+  add(id: Uint8Array): boolean {
+    if (id.length !== BALLOT_ID_BYTES) throw new RangeError("a ballot id is 16 bytes");
+    const w0 = readWord(id, 0);
+    const w1 = readWord(id, 4);
+    const w2 = readWord(id, 8);
+    const w3 = readWord(id, 12);
+    let slot = this.slotOf(w0, w1, w2, w3);
+    while (this.used[slot] === 1) {
+      const at = slot * 4;
+      if (
+        this.words[at] === w0 &&
+        this.words[at + 1] === w1 &&
+        this.words[at + 2] === w2 &&
+        this.words[at + 3] === w3
+      )
+        return false;
+      slot = (slot + 1) & this.mask;
+    }
+    this.put(slot, w0, w1, w2, w3);
+    this.count++;
+    if (this.count * 2 > this.mask + 1) this.grow();
+    return true;
+  }
+
+  private put(slot: number, w0: number, w1: number, w2: number, w3: number): void {
+    const at = slot * 4;
+    this.words[at] = w0;
+    this.words[at + 1] = w1;
+    this.words[at + 2] = w2;
+    this.words[at + 3] = w3;
+    this.used[slot] = 1;
+  }
+
+  private slotOf(w0: number, w1: number, w2: number, w3: number): number {
+    const s = this.seed;
+    let h = Math.imul((w0 ^ (s[0] ?? 0)) >>> 0, 0x9e3779b1);
+    h = Math.imul(h ^ (h >>> 15) ^ w1 ^ (s[1] ?? 0), 0x85ebca77);
+    h = Math.imul(h ^ (h >>> 13) ^ w2 ^ (s[2] ?? 0), 0xc2b2ae3d);
+    h = Math.imul(h ^ (h >>> 16) ^ w3 ^ (s[3] ?? 0), 0x27d4eb2f);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+    return h & this.mask;
+  }
+
+  private grow(): void {
+    const oldWords = this.words;
+    const oldUsed = this.used;
+    const capacity = oldUsed.length * 2;
+    this.words = new Uint32Array(capacity * 4);
+    this.used = new Uint8Array(capacity);
+    this.mask = capacity - 1;
+    for (let slot = 0; slot < oldUsed.length; slot++) {
+      if (oldUsed[slot] !== 1) continue;
+      const at = slot * 4;
+      const w0 = oldWords[at] ?? 0;
+      const w1 = oldWords[at + 1] ?? 0;
+      const w2 = oldWords[at + 2] ?? 0;
+      const w3 = oldWords[at + 3] ?? 0;
+      let next = this.slotOf(w0, w1, w2, w3);
+      while (this.used[next] === 1) next = (next + 1) & this.mask;
+      this.put(next, w0, w1, w2, w3);
+    }
+  }
+}
+
+function readWord(bytes: Uint8Array, offset: number): number {
+  return (
+    (((bytes[offset] ?? 0) << 24) |
+      ((bytes[offset + 1] ?? 0) << 16) |
+      ((bytes[offset + 2] ?? 0) << 8) |
+      (bytes[offset + 3] ?? 0)) >>>
+    0
+  );
+}
