@@ -26,6 +26,7 @@ import { type LogKeyring, loadLogKeyring } from "./modules/log/log.keys.js";
 import { logRoutes } from "./modules/log/log.routes.js";
 import { pollingRoutes } from "./modules/polling/polling.routes.js";
 import { loadTokenKey } from "./modules/polling/polling.service.js";
+import { recordRoutes } from "./modules/record/record.routes.js";
 import { rollRoutes } from "./modules/roll/roll.routes.js";
 import { authRoutes, userRoutes } from "./modules/users/users.routes.js";
 import { type Access, PUBLIC } from "./plugins/access.js";
@@ -161,6 +162,7 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(pollingRoutes, { db, config, tokenKey: getTokenKey });
   await app.register(ballotRoutes, { db, keyring: getKeyring, tokenKey: getTokenKey });
   await app.register(resultRoutes, { db });
+  await app.register(recordRoutes, { db, keyring: getKeyring });
 
   await app.ready();
   return app;
