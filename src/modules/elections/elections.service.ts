@@ -62,6 +62,17 @@ export async function getElection(db: Executor, id: string): Promise<Election> {
   return election;
 }
 
+/** Refuses (404) a TPS id that is not one of this election's TPS. */
+export async function requireTps(db: Executor, electionId: string, tpsId: string): Promise<void> {
+  const tps = await db
+    .selectFrom("tps")
+    .select("id")
+    .where("election_id", "=", electionId)
+    .where("id", "=", tpsId)
+    .executeTakeFirst();
+  if (!tps) throw notFound("TPS");
+}
+
 /** Locks the election row for the rest of the transaction; every change to an election starts here. */
 export async function lockElection(tx: Transaction<DB>, id: string): Promise<Election> {
   const election = await tx
@@ -513,15 +524,7 @@ export async function addMember(
     const user = await userQuery.executeTakeFirst();
     if (!user) throw notFound("user");
     if (user.disabled_at !== null) throw new AppError("USER_DISABLED", "that account is disabled");
-    if (input.tps_id !== undefined) {
-      const tps = await tx
-        .selectFrom("tps")
-        .select("id")
-        .where("election_id", "=", electionId)
-        .where("id", "=", input.tps_id)
-        .executeTakeFirst();
-      if (!tps) throw notFound("TPS");
-    }
+    if (input.tps_id !== undefined) await requireTps(tx, electionId, input.tps_id);
     const inserted = await tx
       .insertInto("memberships")
       .values({ election_id: electionId, user_id: user.id, role: input.role, tps_id: input.tps_id ?? null })

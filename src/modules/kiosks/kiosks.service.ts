@@ -8,7 +8,7 @@ import { newId, randomBytesFor } from "../../crypto/random.js";
 import type { Db, Executor } from "../../db/database.js";
 import { AppError, notFound } from "../../lib/errors.js";
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
-import { lockElection } from "../elections/elections.service.js";
+import { lockElection, requireTps } from "../elections/elections.service.js";
 
 const CHALLENGE_SECONDS = 120;
 
@@ -46,13 +46,7 @@ export async function enrolKiosk(
         `kiosks are enrolled before or during polling; the election is ${election.status}`,
       );
     }
-    const tps = await tx
-      .selectFrom("tps")
-      .select("id")
-      .where("election_id", "=", electionId)
-      .where("id", "=", input.tps_id)
-      .executeTakeFirst();
-    if (!tps) throw notFound("TPS");
+    await requireTps(tx, electionId, input.tps_id);
     const kiosk = await tx
       .insertInto("kiosks")
       .values({
