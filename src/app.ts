@@ -28,6 +28,8 @@ import { pollingRoutes } from "./modules/polling/polling.routes.js";
 import { loadTokenKey } from "./modules/polling/polling.service.js";
 import { recordRoutes } from "./modules/record/record.routes.js";
 import { rollRoutes } from "./modules/roll/roll.routes.js";
+import { tallyRoutes } from "./modules/tally/tally.routes.js";
+import { TallySessions } from "./modules/tally/tally.service.js";
 import { authRoutes, userRoutes } from "./modules/users/users.routes.js";
 import { type Access, PUBLIC } from "./plugins/access.js";
 import authPlugin from "./plugins/auth.js";
@@ -162,6 +164,7 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(pollingRoutes, { db, config, tokenKey: getTokenKey });
   await app.register(ballotRoutes, { db, keyring: getKeyring, tokenKey: getTokenKey });
   await app.register(resultRoutes, { db });
+  await app.register(tallyRoutes, { db, keyring: getKeyring, sessions: new TallySessions() });
   await app.register(recordRoutes, { db, keyring: getKeyring });
 
   await app.ready();

@@ -214,6 +214,14 @@ export interface TokenFailuresTable {
   failed_at: Generated<Date>;
 }
 
+export interface ResultsTable {
+  election_id: string;
+  counts: ColumnType<Record<string, unknown>, string, string>;
+  verification: ColumnType<Record<string, unknown>, string, string>;
+  reconciliation: ColumnType<Record<string, unknown>, string, string>;
+  tallied_at: Generated<Date>;
+}
+
 export interface DB {
   users: UsersTable;
   elections: ElectionsTable;
@@ -235,6 +243,7 @@ export interface DB {
   ballot_tokens: BallotTokensTable;
   service_secrets: ServiceSecretsTable;
   token_failures: TokenFailuresTable;
+  results: ResultsTable;
 }
 
 export type Db = Kysely<DB>;

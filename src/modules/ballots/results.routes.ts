@@ -1,6 +1,6 @@
 // Results (SPEC §5, §8). Choices stay sealed until the polls close, and counts exist only once k share holders
-// have tallied: before close, every role — the administrator included — is refused; after close, until the tally
-// (issue #6), there are no counts to give.
+// have tallied: before close, every role — the administrator included — is refused; after close, until the
+// tally, there are no counts to give; once tallied, the election's people see them; once certified, everyone.
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Db } from "../../db/database.js";
@@ -19,7 +19,16 @@ export const resultRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
         tags: ["results"],
         summary: "Per-candidate counts: sealed to everyone until the polls close and the tally is done",
         params: electionParams,
-        response: { 200: z.object({}), ...commonErrors },
+        response: {
+          200: z.object({
+            election_id: z.uuid(),
+            status: z.string(),
+            counts: z.record(z.string(), z.unknown()),
+            verification: z.record(z.string(), z.unknown()),
+            reconciliation: z.record(z.string(), z.unknown()),
+          }),
+          ...commonErrors,
+        },
       },
     },
     async (request) => {
@@ -30,10 +39,30 @@ export const resultRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
           "ballots stay sealed until the polls close: no counts exist yet, for anyone",
         );
       }
-      throw new AppError(
-        "NOT_TALLIED",
-        "the polls are closed; counts exist once k share holders have run the tally",
-      );
+      if (election.status === "closed" || election.status === "cancelled") {
+        throw new AppError(
+          "NOT_TALLIED",
+          "the polls are closed; counts exist once k share holders have run the tally",
+        );
+      }
+      // Tallied results go to the election's people; certified results are public (SPEC §8).
+      const principal = request.principal;
+      const member = principal !== null && (principal.isAdmin || principal.memberships.has(election.id));
+      if (election.status !== "certified" && !member) {
+        throw new AppError(principal ? "FORBIDDEN" : "UNAUTHENTICATED", "results are public once certified");
+      }
+      const result = await db
+        .selectFrom("results")
+        .selectAll()
+        .where("election_id", "=", election.id)
+        .executeTakeFirstOrThrow();
+      return {
+        election_id: election.id,
+        status: election.status,
+        counts: result.counts,
+        verification: result.verification,
+        reconciliation: result.reconciliation,
+      };
     },
   );
 };

@@ -1,0 +1,296 @@
+// The tally (SPEC §8). After the polls close, share holders submit their shares one by one; the shares live only
+// in this process's memory (never in the database), and when k have arrived the tally key is rebuilt in memory,
+// checked against the election's public key, and the whole log is streamed from PostgreSQL through the verifier
+// (src/verify), which checks every §9 rule and opens and counts every ballot. The key and the shares are wiped
+// when it ends. The counts, the verification summary and the reconciliation are stored; the election becomes
+// `tallied`. Progress is visible while it runs.
+//
+// Because shares are held in memory, all holders of one election must reach the same instance (route the tally
+// to one instance when several serve the API); a restart loses submitted shares, and holders submit again.
+import { sql } from "kysely";
+import { recombineTallySecret, wipe } from "../../crypto/tally-key.js";
+import type { Db } from "../../db/database.js";
+import { AppError, notFound } from "../../lib/errors.js";
+import { type ElectionCounts, type VerificationReport, verifyElectionLog } from "../../verify/verifier.js";
+import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
+import { type LogKeyring, listLogKeys, logOrigin } from "../log/log.keys.js";
+
+export type TallyState = "collecting" | "running" | "done" | "failed";
+
+interface Session {
+  shares: Map<string, Buffer>;
+  state: TallyState;
+  checked: number;
+  total: number;
+  failure?: string;
+}
+
+/** Tally sessions of this process, by election. */
+export class TallySessions {
+  private readonly sessions = new Map<string, Session>();
+
+  get(electionId: string): Session {
+    let session = this.sessions.get(electionId);
+    if (!session) {
+      session = { shares: new Map(), state: "collecting", checked: 0, total: 0 };
+      this.sessions.set(electionId, session);
+    }
+    return session;
+  }
+
+  forget(electionId: string): void {
+    const session = this.sessions.get(electionId);
+    if (session) for (const share of session.shares.values()) wipe(share);
+    this.sessions.delete(electionId);
+  }
+}
+
+export function tallyStatus(sessions: TallySessions, electionId: string, threshold: number | null) {
+  const s = sessions.get(electionId);
+  return {
+    state: s.state,
+    shares_received: s.shares.size,
+    threshold,
+    entries_checked: s.checked,
+    entries_total: s.total,
+    failure: s.failure ?? null,
+  };
+}
+
+export async function submitShare(
+  db: Db,
+  keyring: LogKeyring,
+  sessions: TallySessions,
+  actor: Actor & { id: string },
+  electionId: string,
+  share: Buffer,
+) {
+  const election = await db
+    .selectFrom("elections")
+    .select("status")
+    .where("id", "=", electionId)
+    .executeTakeFirst();
+  if (!election) throw notFound("election");
+  if (election.status === "tallied" || election.status === "certified") {
+    throw new AppError("ALREADY_TALLIED", "the tally is done");
+  }
+  if (election.status !== "closed")
+    throw new AppError("ELECTION_NOT_CLOSED", "the tally starts after the polls close");
+  const holder = await db
+    .selectFrom("tally_key_holders")
+    .innerJoin("tally_keys", "tally_keys.election_id", "tally_key_holders.election_id")
+    .select(["tally_key_holders.share_index", "tally_keys.threshold", "tally_keys.public_key"])
+    .where("tally_key_holders.election_id", "=", electionId)
+    .where("tally_key_holders.user_id", "=", actor.id)
+    .executeTakeFirst();
+  if (!holder || holder.share_index === null)
+    throw new AppError("NOT_A_HOLDER", "you hold no share of this election's tally key");
+  const session = sessions.get(electionId);
+  if (session.state === "running") throw new AppError("TALLY_RUNNING", "the tally is running");
+  if (session.state === "failed" || session.state === "done") {
+    sessions.forget(electionId);
+  }
+  const current = sessions.get(electionId);
+  current.shares.set(actor.id, Buffer.from(share));
+  await db.transaction().execute((tx) =>
+    recordAuditEvent(tx, actor, {
+      electionId,
+      action: "tally.share_submitted",
+      targetType: "election",
+      targetId: electionId,
+      details: { shares_received: current.shares.size, threshold: holder.threshold },
+    }),
+  );
+  if (current.shares.size >= holder.threshold) {
+    current.state = "running";
+    // Runs after the response; progress and the outcome are read from the session and the database.
+    void runTally(db, keyring, sessions, actor, electionId, holder.public_key).catch(() => {});
+  }
+  return tallyStatus(sessions, electionId, holder.threshold);
+}
+
+async function* streamEntries(db: Db, electionId: string) {
+  let after = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom("log_entries")
+      .select(["seq", "leaf"])
+      .where("election_id", "=", electionId)
+      .where("seq", ">", after)
+      .orderBy("seq")
+      .limit(5000)
+      .execute();
+    if (rows.length === 0) return;
+    for (const r of rows) yield { seq: r.seq, leaf: new Uint8Array(r.leaf) };
+    after = (rows.at(-1) as (typeof rows)[number]).seq;
+  }
+}
+
+async function runTally(
+  db: Db,
+  keyring: LogKeyring,
+  sessions: TallySessions,
+  actor: Actor,
+  electionId: string,
+  publicKey: Buffer,
+): Promise<void> {
+  const session = sessions.get(electionId);
+  const secret = await recombineTallySecret([...session.shares.values()], publicKey);
+  for (const share of session.shares.values()) wipe(share);
+  session.shares.clear();
+  if (secret === null) {
+    session.state = "failed";
+    session.failure =
+      "the shares do not rebuild this election's tally key: each holder should submit their own share again";
+    await db.transaction().execute((tx) =>
+      recordAuditEvent(tx, actor, {
+        electionId,
+        action: "tally.failed",
+        outcome: "refused",
+        details: { reason: "shares_invalid" },
+      }),
+    );
+    return;
+  }
+  try {
+    const head = await db
+      .selectFrom("log_heads")
+      .select("tree_size")
+      .where("election_id", "=", electionId)
+      .executeTakeFirst();
+    session.total = head?.tree_size ?? 0;
+    const [candidates, tps, kiosks, checkpoints, keys] = await Promise.all([
+      db.selectFrom("candidates").select("ballot_number").where("election_id", "=", electionId).execute(),
+      db.selectFrom("tps").select("id").where("election_id", "=", electionId).execute(),
+      db
+        .selectFrom("kiosks")
+        .select(["key_id", "public_key", "tps_id", "revoked_at_log_size"])
+        .where("election_id", "=", electionId)
+        .execute(),
+      db
+        .selectFrom("log_checkpoints")
+        .select("note")
+        .where("election_id", "=", electionId)
+        .orderBy("tree_size")
+        .execute(),
+      listLogKeys(db),
+    ]);
+    const report: VerificationReport = await verifyElectionLog({
+      electionId,
+      origin: logOrigin(keyring, electionId),
+      logPublicKeys: keys.map((k) => k.publicKey),
+      kiosks: kiosks.map((k) => ({
+        keyId: k.key_id,
+        publicKey: k.public_key,
+        tpsId: k.tps_id,
+        revokedAtLogSize: k.revoked_at_log_size,
+      })),
+      tpsIds: tps.map((t) => t.id),
+      entries: streamEntries(db, electionId),
+      checkpoints,
+      tally: { secretKey: secret, candidateNumbers: candidates.map((c) => c.ballot_number) },
+      onProgress: (n) => {
+        session.checked = n;
+      },
+    });
+    const counts = report.counts as ElectionCounts;
+    const reconciliation = await reconcile(db, electionId, counts);
+    await db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto("results")
+        .values({
+          election_id: electionId,
+          counts: JSON.stringify(counts),
+          verification: JSON.stringify({
+            ok: report.ok,
+            entries_checked: report.entriesChecked,
+            tree_size: report.treeSize,
+            root_hash: report.rootHash,
+            checkpoints_checked: report.checkpointsChecked,
+            failures: report.failures.slice(0, 100),
+          }),
+          reconciliation: JSON.stringify(reconciliation),
+        })
+        .execute();
+      await tx
+        .updateTable("elections")
+        .set({ status: "tallied", updated_at: sql`now()` })
+        .where("id", "=", electionId)
+        .execute();
+      await recordAuditEvent(tx, actor, {
+        electionId,
+        action: "election.tallied",
+        targetType: "election",
+        targetId: electionId,
+        details: {
+          ballots: counts.ballots,
+          verified: report.ok,
+          discrepancies: reconciliation.discrepancies.length,
+        },
+      });
+    });
+    session.state = "done";
+  } catch (error) {
+    session.state = "failed";
+    session.failure = "the tally could not complete: see the service log";
+    throw error;
+  } finally {
+    wipe(secret);
+  }
+}
+
+export interface Reconciliation {
+  per_tps: Array<{
+    tps_id: string;
+    registered: number;
+    dpk: number;
+    checked_in: number;
+    tokens_issued: number;
+    tokens_redeemed: number;
+    tokens_voided: number;
+    tokens_expired: number;
+    ballots: number;
+  }>;
+  discrepancies: string[];
+}
+
+/** SPEC §8's equalities, per TPS; every inequality is reported, never hidden. */
+export async function reconcile(db: Db, electionId: string, counts: ElectionCounts): Promise<Reconciliation> {
+  const rows = await sql<{
+    tps_id: string;
+    code: string;
+    registered: number;
+    dpk: number;
+    checked_in: number;
+    tokens_issued: number;
+    tokens_redeemed: number;
+    tokens_voided: number;
+    tokens_expired: number;
+  }>`
+    SELECT t.id AS tps_id, t.code,
+      (SELECT count(*)::int FROM voters v WHERE v.election_id = t.election_id AND v.tps_id = t.id AND v.origin = 'dpt') AS registered,
+      (SELECT count(*)::int FROM voters v WHERE v.election_id = t.election_id AND v.tps_id = t.id AND v.origin = 'dpk') AS dpk,
+      (SELECT count(*)::int FROM checkins c WHERE c.election_id = t.election_id AND c.tps_id = t.id) AS checked_in,
+      (SELECT count(*)::int FROM ballot_tokens b WHERE b.election_id = t.election_id AND b.tps_id = t.id) AS tokens_issued,
+      (SELECT count(*)::int FROM ballot_tokens b WHERE b.election_id = t.election_id AND b.tps_id = t.id AND b.state = 'redeemed') AS tokens_redeemed,
+      (SELECT count(*)::int FROM ballot_tokens b WHERE b.election_id = t.election_id AND b.tps_id = t.id AND b.state = 'voided') AS tokens_voided,
+      (SELECT count(*)::int FROM ballot_tokens b WHERE b.election_id = t.election_id AND b.tps_id = t.id AND b.state = 'issued') AS tokens_expired
+    FROM tps t WHERE t.election_id = ${electionId} ORDER BY t.code`.execute(db);
+  const discrepancies: string[] = [];
+  const per_tps = rows.rows.map((r) => {
+    const ballots = counts.perTps[r.tps_id]?.ballots ?? 0;
+    const at = `TPS ${r.code}`;
+    if (r.registered + r.dpk < r.checked_in)
+      discrepancies.push(`${at}: ${r.checked_in} checked in but only ${r.registered + r.dpk} on the roll`);
+    if (r.tokens_issued !== r.tokens_redeemed + r.tokens_voided + r.tokens_expired) {
+      discrepancies.push(`${at}: tokens issued ${r.tokens_issued} ≠ redeemed + voided + expired`);
+    }
+    if (r.tokens_issued < r.checked_in)
+      discrepancies.push(`${at}: ${r.checked_in} checked in but only ${r.tokens_issued} tokens issued`);
+    if (ballots !== r.tokens_redeemed)
+      discrepancies.push(`${at}: ${ballots} ballots in the log but ${r.tokens_redeemed} tokens redeemed`);
+    const { code: _code, ...rest } = r;
+    return { ...rest, ballots };
+  });
+  return { per_tps, discrepancies };
+}
