@@ -9,6 +9,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       counts jsonb NOT NULL,
       verification jsonb NOT NULL,
       reconciliation jsonb NOT NULL,
+      decision jsonb NOT NULL,
       tallied_at timestamptz NOT NULL DEFAULT now()
     );
   `.execute(db);

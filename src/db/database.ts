@@ -219,6 +219,7 @@ export interface ResultsTable {
   counts: ColumnType<Record<string, unknown>, string, string>;
   verification: ColumnType<Record<string, unknown>, string, string>;
   reconciliation: ColumnType<Record<string, unknown>, string, string>;
+  decision: ColumnType<Record<string, unknown>, string, string>;
   tallied_at: Generated<Date>;
 }
 

@@ -181,6 +181,8 @@ describe("the tally", () => {
     expect(result.counts).toMatchObject({ perCandidate: cast, blank, invalid: 0, ballots: 7 });
     expect(result.verification).toMatchObject({ ok: true, entries_checked: 7, tree_size: 7 });
     expect(result.reconciliation.discrepancies).toEqual([]);
+    // Two votes each, no TPS led outright, TPS of equal size: the configured last resort, a second round.
+    expect(result.decision).toMatchObject({ winner: null, rule: "second_round", tied: [1, 2, 3] });
     const tps2 = result.reconciliation.per_tps.find(
       (t: { tps_id: string }) => t.tps_id === election.tpsIds[1],
     );

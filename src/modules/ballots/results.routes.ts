@@ -26,6 +26,9 @@ export const resultRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
             counts: z.record(z.string(), z.unknown()),
             verification: z.record(z.string(), z.unknown()),
             reconciliation: z.record(z.string(), z.unknown()),
+            decision: z
+              .record(z.string(), z.unknown())
+              .describe("winner, the rule that decided, its evidence"),
           }),
           ...commonErrors,
         },
@@ -62,6 +65,7 @@ export const resultRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
         counts: result.counts,
         verification: result.verification,
         reconciliation: result.reconciliation,
+        decision: result.decision,
       };
     },
   );

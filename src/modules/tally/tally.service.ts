@@ -14,6 +14,7 @@ import { AppError, notFound } from "../../lib/errors.js";
 import { type ElectionCounts, type VerificationReport, verifyElectionLog } from "../../verify/verifier.js";
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
 import { type LogKeyring, listLogKeys, logOrigin } from "../log/log.keys.js";
+import { decideWinner } from "./winner.js";
 
 export type TallyState = "collecting" | "running" | "done" | "failed";
 
@@ -195,6 +196,10 @@ async function runTally(
     });
     const counts = report.counts as ElectionCounts;
     const reconciliation = await reconcile(db, electionId, counts);
+    const decision = decideWinner(
+      counts,
+      Object.fromEntries(reconciliation.per_tps.map((t) => [t.tps_id, t.registered + t.dpk])),
+    );
     await db.transaction().execute(async (tx) => {
       await tx
         .insertInto("results")
@@ -210,6 +215,7 @@ async function runTally(
             failures: report.failures.slice(0, 100),
           }),
           reconciliation: JSON.stringify(reconciliation),
+          decision: JSON.stringify(decision),
         })
         .execute();
       await tx
@@ -226,6 +232,8 @@ async function runTally(
           ballots: counts.ballots,
           verified: report.ok,
           discrepancies: reconciliation.discrepancies.length,
+          winner: decision.winner,
+          rule: decision.rule,
         },
       });
     });
