@@ -10,7 +10,16 @@ export async function up(db: Kysely<any>): Promise<void> {
       verification jsonb NOT NULL,
       reconciliation jsonb NOT NULL,
       decision jsonb NOT NULL,
+      document text NOT NULL,
+      service_signature text NOT NULL,
       tallied_at timestamptz NOT NULL DEFAULT now()
+    );
+
+    -- Committee members' approvals of the signed result; certified at the quorum (a majority of the committee).
+    CREATE TABLE result_approvals (
+      election_id uuid NOT NULL REFERENCES results (election_id),
+      user_id uuid NOT NULL REFERENCES users (id),
+      PRIMARY KEY (election_id, user_id)
     );
   `.execute(db);
 }

@@ -220,7 +220,16 @@ export interface ResultsTable {
   verification: ColumnType<Record<string, unknown>, string, string>;
   reconciliation: ColumnType<Record<string, unknown>, string, string>;
   decision: ColumnType<Record<string, unknown>, string, string>;
+  /** The canonical JSON result document the service signed. */
+  document: string;
+  /** base64 Ed25519 signature of `document` by the log key. */
+  service_signature: string;
   tallied_at: Generated<Date>;
+}
+
+export interface ResultApprovalsTable {
+  election_id: string;
+  user_id: string;
 }
 
 export interface DB {
@@ -245,6 +254,7 @@ export interface DB {
   service_secrets: ServiceSecretsTable;
   token_failures: TokenFailuresTable;
   results: ResultsTable;
+  result_approvals: ResultApprovalsTable;
 }
 
 export type Db = Kysely<DB>;

@@ -243,6 +243,7 @@ describe("health, readiness and documentation", () => {
       "GET /elections/:electionId/log/entries",
       "GET /elections/:electionId/log/proofs/consistency",
       "GET /elections/:electionId/log/proofs/inclusion",
+      "GET /elections/:electionId/record",
       "GET /elections/:electionId/results",
       "GET /health",
       "GET /log/keys",

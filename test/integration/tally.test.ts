@@ -4,8 +4,10 @@
 import type { FastifyInstance } from "fastify";
 import sodium from "sodium-native";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyEd25519 } from "../../src/crypto/ed25519.js";
 import { openSealedShare } from "../../src/crypto/tally-key.js";
 import { createKioskKeys, KioskClient } from "../../src/kiosk/client.js";
+import { loadLogKeyring } from "../../src/modules/log/log.keys.js";
 import {
   addMember,
   addVoters,
@@ -197,5 +199,35 @@ describe("the tally", () => {
     expect(errorCode(await call(null, "GET", "/results"))).toBe("UNAUTHENTICATED");
     const again = await call("sekretaris", "POST", "/tally/shares", { share: shares.sekretaris });
     expect(errorCode(again)).toBe("ALREADY_TALLIED");
+  });
+
+  it("the result document is signed by the log key; a majority of the committee certifies it, and it becomes public", async () => {
+    const result = (await call("ketua", "GET", "/results")).json();
+    const keyring = await loadLogKeyring(database.db, "suara.local");
+    expect(
+      verifyEd25519(
+        Buffer.from(result.service_signature, "base64"),
+        Buffer.from(result.document, "utf8"),
+        keyring.active.publicKey,
+      ),
+    ).toBe(true);
+    expect(JSON.parse(result.document)).toMatchObject({
+      format: "suara-result/v1",
+      election_id: election.id,
+      tree_size: 7,
+    });
+    expect(errorCode(await call("saksi-1", "POST", "/result/approve"))).toBe("FORBIDDEN");
+    // Two committee members: the quorum is both.
+    const first = (await call("ketua", "POST", "/result/approve")).json();
+    expect(first).toEqual({ approvals: 1, quorum: 2, certified: false });
+    expect(errorCode(await call("ketua", "POST", "/result/approve"))).toBe("ALREADY_APPROVED");
+    expect((await call(null, "GET", "/results")).statusCode).toBe(401);
+    const second = (await call("sekretaris", "POST", "/result/approve")).json();
+    expect(second).toEqual({ approvals: 2, quorum: 2, certified: true });
+    const publicView = await call(null, "GET", "/results");
+    expect(publicView.statusCode).toBe(200);
+    expect(publicView.json()).toMatchObject({ status: "certified", approvals: 2 });
+    // The election record is public now too, for any witness of the public to verify offline.
+    expect((await call(null, "GET", "/record")).statusCode).toBe(200);
   });
 });

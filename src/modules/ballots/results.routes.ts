@@ -29,6 +29,9 @@ export const resultRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
             decision: z
               .record(z.string(), z.unknown())
               .describe("winner, the rule that decided, its evidence"),
+            document: z.string().describe("the canonical JSON result document the service signed"),
+            service_signature: z.string().describe("base64 Ed25519 signature of `document` by the log key"),
+            approvals: z.number().int(),
           }),
           ...commonErrors,
         },
@@ -66,6 +69,17 @@ export const resultRoutes: FastifyPluginAsyncZod<{ db: Db }> = async (app, { db 
         verification: result.verification,
         reconciliation: result.reconciliation,
         decision: result.decision,
+        document: result.document,
+        service_signature: result.service_signature,
+        approvals: Number(
+          (
+            await db
+              .selectFrom("result_approvals")
+              .select((eb) => eb.fn.countAll<string>().as("n"))
+              .where("election_id", "=", election.id)
+              .executeTakeFirstOrThrow()
+          ).n,
+        ),
       };
     },
   );

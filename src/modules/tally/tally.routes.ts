@@ -10,6 +10,7 @@ import { actorIn, requirePrincipal } from "../../plugins/auth.js";
 import { electionParams } from "../elections/elections.schemas.js";
 import { getElection } from "../elections/elections.service.js";
 import type { LogKeyring } from "../log/log.keys.js";
+import { approveResult } from "./certify.service.js";
 import { submitShare, type TallySessions, tallyStatus } from "./tally.service.js";
 
 const status = z.object({
@@ -55,6 +56,27 @@ export const tallyRoutes: FastifyPluginAsyncZod<{
         share,
       );
       return reply.code(202).send(result);
+    },
+  );
+
+  app.post(
+    "/elections/:electionId/result/approve",
+    {
+      config: { access: roles("committee") },
+      schema: {
+        tags: ["tally"],
+        summary: "Approve the signed result as a committee member; a majority of the committee certifies it",
+        params: electionParams,
+        response: {
+          200: z.object({ approvals: z.number().int(), quorum: z.number().int(), certified: z.boolean() }),
+          ...commonErrors,
+        },
+      },
+    },
+    async (request) => {
+      const electionId = request.params.electionId;
+      const principal = requirePrincipal(request);
+      return approveResult(db, { ...actorIn(principal, electionId), id: principal.userId }, electionId);
     },
   );
 

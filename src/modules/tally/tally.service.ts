@@ -8,8 +8,10 @@
 // Because shares are held in memory, all holders of one election must reach the same instance (route the tally
 // to one instance when several serve the API); a restart loses submitted shares, and holders submit again.
 import { sql } from "kysely";
+import { signEd25519 } from "../../crypto/ed25519.js";
 import { recombineTallySecret, wipe } from "../../crypto/tally-key.js";
 import type { Db } from "../../db/database.js";
+import { canonicalJson } from "../../lib/canonical-json.js";
 import { AppError, notFound } from "../../lib/errors.js";
 import { type ElectionCounts, type VerificationReport, verifyElectionLog } from "../../verify/verifier.js";
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
@@ -200,6 +202,21 @@ async function runTally(
       counts,
       Object.fromEntries(reconciliation.per_tps.map((t) => [t.tps_id, t.registered + t.dpk])),
     );
+    // The result document: canonical JSON, signed by the service's log key (SPEC §8).
+    const document = canonicalJson({
+      format: "suara-result/v1",
+      election_id: electionId,
+      origin: logOrigin(keyring, electionId),
+      tree_size: report.treeSize,
+      root_hash: report.rootHash,
+      verified: report.ok,
+      counts,
+      decision,
+      discrepancies: reconciliation.discrepancies,
+    });
+    const serviceSignature = signEd25519(Buffer.from(document, "utf8"), keyring.active.secretKey).toString(
+      "base64",
+    );
     await db.transaction().execute(async (tx) => {
       await tx
         .insertInto("results")
@@ -216,6 +233,8 @@ async function runTally(
           }),
           reconciliation: JSON.stringify(reconciliation),
           decision: JSON.stringify(decision),
+          document,
+          service_signature: serviceSignature,
         })
         .execute();
       await tx
