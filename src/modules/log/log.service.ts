@@ -323,6 +323,24 @@ export async function consistencyProofFor(
   return { from, to: toSize, proof: proofFromPlan(plan, await fetchNodes(db, electionId, plan)) };
 }
 
+/** Every entry of a log in seq order, a page at a time (keyset), so any log streams in bounded memory. */
+export async function* logEntryPages(db: Executor, electionId: string, pageSize = 5000) {
+  let after = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom("log_entries")
+      .select(["seq", "leaf"])
+      .where("election_id", "=", electionId)
+      .where("seq", ">", after)
+      .orderBy("seq")
+      .limit(pageSize)
+      .execute();
+    if (rows.length === 0) return;
+    yield rows;
+    after = (rows.at(-1) as (typeof rows)[number]).seq;
+  }
+}
+
 export const MAX_ENTRIES_PER_PAGE = 1000;
 
 /** Entries with seq in [start, end] (inclusive, at most MAX_ENTRIES_PER_PAGE). */

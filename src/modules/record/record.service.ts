@@ -6,9 +6,8 @@ import type { Db } from "../../db/database.js";
 import { RECORD_FORMAT, type RecordHeader } from "../../verify/record-file.js";
 import { getElection } from "../elections/elections.service.js";
 import { type LogKeyring, listLogKeys, logOrigin } from "../log/log.keys.js";
+import { logEntryPages } from "../log/log.service.js";
 import { rollSummary } from "../roll/roll.service.js";
-
-const PAGE = 5000;
 
 /** The record's lines, streamed: entries are read from the database a page at a time. */
 export async function* electionRecordLines(
@@ -62,20 +61,9 @@ export async function* electionRecordLines(
     .execute();
   for (const c of checkpoints)
     yield `${JSON.stringify({ type: "checkpoint", tree_size: c.tree_size, note: c.note })}\n`;
-  let after = 0;
-  for (;;) {
-    const rows = await db
-      .selectFrom("log_entries")
-      .select(["seq", "leaf"])
-      .where("election_id", "=", electionId)
-      .where("seq", ">", after)
-      .orderBy("seq")
-      .limit(PAGE)
-      .execute();
-    if (rows.length === 0) return;
-    yield rows
+  for await (const page of logEntryPages(db, electionId)) {
+    yield page
       .map((r) => `${JSON.stringify({ type: "entry", seq: r.seq, leaf: r.leaf.toString("base64") })}\n`)
       .join("");
-    after = (rows.at(-1) as (typeof rows)[number]).seq;
   }
 }

@@ -16,6 +16,7 @@ import { AppError, notFound } from "../../lib/errors.js";
 import { type ElectionCounts, type VerificationReport, verifyElectionLog } from "../../verify/verifier.js";
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
 import { type LogKeyring, listLogKeys, logOrigin } from "../log/log.keys.js";
+import { logEntryPages } from "../log/log.service.js";
 import { decideWinner } from "./winner.js";
 
 export type TallyState = "collecting" | "running" | "done" | "failed";
@@ -113,19 +114,8 @@ export async function submitShare(
 }
 
 async function* streamEntries(db: Db, electionId: string) {
-  let after = 0;
-  for (;;) {
-    const rows = await db
-      .selectFrom("log_entries")
-      .select(["seq", "leaf"])
-      .where("election_id", "=", electionId)
-      .where("seq", ">", after)
-      .orderBy("seq")
-      .limit(5000)
-      .execute();
-    if (rows.length === 0) return;
-    for (const r of rows) yield { seq: r.seq, leaf: new Uint8Array(r.leaf) };
-    after = (rows.at(-1) as (typeof rows)[number]).seq;
+  for await (const page of logEntryPages(db, electionId)) {
+    for (const r of page) yield { seq: r.seq, leaf: new Uint8Array(r.leaf) };
   }
 }
 
