@@ -36,6 +36,10 @@ export interface ElectionsTable {
   closes_at: Timestamp;
   status: ElectionStatus;
   cancel_reason: string | null;
+  /** The tie-break rules of SPEC §8 (area unit and fallbacks), validated by src/modules/tally/winner.ts. */
+  tie_break: ColumnType<{ area_unit: string; fallbacks: string[] }, string | undefined, string>;
+  /** Committee approvals that certify the result; null: a majority of the committee. */
+  certification_quorum: ColumnType<number | null, number | null | undefined, number | null>;
   created_by: string;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
@@ -57,6 +61,8 @@ export interface TpsTable {
   code: string;
   name: string;
   address: string | null;
+  /** The area (dusun, RW) this TPS serves, for the wider-area tie-break. */
+  area: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Generated<Date>;
 }
 
@@ -230,6 +236,10 @@ export interface ResultsTable {
 export interface ResultApprovalsTable {
   election_id: string;
   user_id: string;
+  approved_at: Generated<Date>;
+  /** The member's own Ed25519 key and signature of the result document, when they signed it. */
+  public_key: Buffer | null;
+  signature: Buffer | null;
 }
 
 export interface DB {

@@ -26,3 +26,20 @@ export const commonErrors = {
   422: errorBody,
   429: errorBody,
 } as const;
+
+/** Canonical base64 of exactly `bytes` bytes (or `bytes`..`max`), decoded to a Buffer. */
+export const base64Bytes = (what: string, bytes: number, max = bytes) =>
+  z
+    .string()
+    .describe(`base64 of ${bytes === max ? bytes : `${bytes}..${max}`} bytes: ${what}`)
+    .transform((v, ctx) => {
+      const decoded = Buffer.from(v, "base64");
+      if (decoded.length < bytes || decoded.length > max || decoded.toString("base64") !== v) {
+        ctx.addIssue({
+          code: "custom",
+          message: bytes === max ? `base64 of exactly ${bytes} bytes` : `base64 of ${bytes}..${max} bytes`,
+        });
+        return z.NEVER;
+      }
+      return decoded;
+    });

@@ -239,6 +239,8 @@ describe("health, readiness and documentation", () => {
       .sort();
     // The bulletin board (SPEC §1: anyone reads checkpoints and proofs), health, and signing in.
     expect(publicRoutes).toEqual([
+      // Results and the berita acara: sealed until tallied, to members until certified, then public (SPEC §8).
+      "GET /elections/:electionId/berita-acara",
       "GET /elections/:electionId/log/checkpoint",
       "GET /elections/:electionId/log/entries",
       "GET /elections/:electionId/log/proofs/consistency",

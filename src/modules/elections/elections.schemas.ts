@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { TIME_ZONES } from "../../db/database.js";
 import { uuid } from "../../lib/schemas.js";
+import { AREA_UNITS, DEFAULT_TIE_BREAK, TIE_BREAK_FALLBACKS, tieBreakProblem } from "../tally/winner.js";
 
 const isoDay = z.iso.date().refine((d) => {
   const parsed = new Date(`${d}T00:00:00Z`);
@@ -23,10 +24,47 @@ export const electionFields = {
   closes_at_local: localTime.describe("polls close, local time on the voting day"),
 };
 
+/** SPEC §8: how a tie among the leaders is broken in this election (fixed when the polls open). */
+export const tieBreakRules = z
+  .strictObject({
+    area_unit: z
+      .enum(AREA_UNITS)
+      .describe(
+        "unit of the wider-area rule: each TPS ('tps'), or the areas (dusun, RW) given on the TPS ('area')",
+      ),
+    fallbacks: z
+      .array(z.enum(TIE_BREAK_FALLBACKS))
+      .min(1)
+      .max(TIE_BREAK_FALLBACKS.length)
+      .describe(
+        "in order, after the wider area: 'largest_tps' (who leads at the TPS with the most registered voters), " +
+          "then exactly one of 'second_round' or 'drawing_lots' (undian), which ends the decision",
+      ),
+  })
+  .superRefine((rules, ctx) => {
+    const problem = tieBreakProblem(rules);
+    if (problem !== null) ctx.addIssue({ code: "custom", message: problem, path: ["fallbacks"] });
+  });
+
+const resultRuleFields = {
+  tie_break: tieBreakRules.describe(
+    "tie-break rules of SPEC §8; default: TPS, then largest_tps, second_round",
+  ),
+  certification_quorum: z
+    .number()
+    .int()
+    .min(1)
+    .max(50)
+    .nullable()
+    .describe("committee approvals that certify the result; null: a majority of the committee"),
+};
+
 export const createElectionBody = z.strictObject({
   ...electionFields,
   opens_at_local: electionFields.opens_at_local.default("07:00"),
   closes_at_local: electionFields.closes_at_local.default("13:00"),
+  tie_break: resultRuleFields.tie_break.default(DEFAULT_TIE_BREAK),
+  certification_quorum: resultRuleFields.certification_quorum.default(null),
 });
 
 export const updateElectionBody = z
@@ -38,6 +76,8 @@ export const updateElectionBody = z
     time_zone: electionFields.time_zone.optional(),
     opens_at_local: electionFields.opens_at_local.optional(),
     closes_at_local: electionFields.closes_at_local.optional(),
+    tie_break: resultRuleFields.tie_break.optional(),
+    certification_quorum: resultRuleFields.certification_quorum.optional(),
   })
   .refine((b) => Object.keys(b).length > 0, "nothing to change");
 
@@ -54,6 +94,8 @@ export const electionView = z.object({
   closes_at_local: z.string(),
   status: z.enum(["draft", "open", "closed", "tallied", "certified", "cancelled"]),
   cancel_reason: z.string().nullable(),
+  tie_break: z.object({ area_unit: z.enum(AREA_UNITS), fallbacks: z.array(z.enum(TIE_BREAK_FALLBACKS)) }),
+  certification_quorum: z.number().int().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -94,6 +136,14 @@ export const tpsBody = z.strictObject({
     .regex(/^[0-9A-Za-z-]{1,16}$/, "1–16 letters, digits or '-', e.g. 001"),
   name: text(200).describe("e.g. 'TPS 01 Dusun II'"),
   address: z.string().trim().max(500).nullable().optional(),
+  area: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .nullable()
+    .optional()
+    .describe("the area (dusun, RW) this TPS serves, for the wider-area tie-break"),
 });
 
 export const tpsPatch = tpsBody.partial().refine((b) => Object.keys(b).length > 0, "nothing to change");
@@ -103,6 +153,7 @@ export const tpsView = z.object({
   code: z.string(),
   name: z.string(),
   address: z.string().nullable(),
+  area: z.string().nullable(),
 });
 
 export const memberBody = z

@@ -10,6 +10,7 @@ import { AppError, type ErrorCode, notFound } from "../../lib/errors.js";
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
 import type { LogKeyring } from "../log/log.keys.js";
 import { signFinalCheckpoint } from "../log/log.service.js";
+import type { TieBreakRules } from "../tally/winner.js";
 
 const UTC_OFFSET: Record<TimeZone, string> = { WIB: "+07:00", WITA: "+08:00", WIT: "+09:00" };
 const UTC_OFFSET_HOURS: Record<TimeZone, number> = { WIB: 7, WITA: 8, WIT: 9 };
@@ -39,9 +40,16 @@ export function electionView(e: Election) {
     closes_at_local: instantToLocal(closes, e.time_zone),
     status: e.status,
     cancel_reason: e.cancel_reason,
+    tie_break: tieBreakOf(e),
+    certification_quorum: e.certification_quorum,
     created_at: new Date(e.created_at).toISOString(),
     updated_at: new Date(e.updated_at).toISOString(),
   };
+}
+
+/** The election's tie-break rules as stored (validated on the way in). */
+export function tieBreakOf(e: Election): TieBreakRules {
+  return e.tie_break as TieBreakRules;
 }
 
 function schedule(day: string, zone: TimeZone, opensLocal: string, closesLocal: string) {
@@ -114,6 +122,8 @@ export interface ElectionInput {
   time_zone: TimeZone;
   opens_at_local: string;
   closes_at_local: string;
+  tie_break: TieBreakRules;
+  certification_quorum: number | null;
 }
 
 export async function createElection(
@@ -133,6 +143,8 @@ export async function createElection(
         voting_day: input.voting_day,
         time_zone: input.time_zone,
         ...times,
+        tie_break: JSON.stringify(input.tie_break),
+        certification_quorum: input.certification_quorum,
         status: "draft",
         created_by: actor.id,
       })
@@ -174,6 +186,10 @@ export async function updateElection(
         ...(change.name !== undefined ? { name: change.name } : {}),
         ...(change.village_name !== undefined ? { village_name: change.village_name } : {}),
         ...(change.region_code !== undefined ? { region_code: change.region_code } : {}),
+        ...(change.tie_break !== undefined ? { tie_break: JSON.stringify(change.tie_break) } : {}),
+        ...(change.certification_quorum !== undefined
+          ? { certification_quorum: change.certification_quorum }
+          : {}),
         voting_day: merged.voting_day,
         time_zone: merged.time_zone,
         ...times,
@@ -366,12 +382,13 @@ export interface TpsInput {
   code: string;
   name: string;
   address?: string | null | undefined;
+  area?: string | null | undefined;
 }
 
 export function listTps(db: Executor, electionId: string) {
   return db
     .selectFrom("tps")
-    .select(["id", "code", "name", "address"])
+    .select(["id", "code", "name", "address", "area"])
     .where("election_id", "=", electionId)
     .orderBy("code")
     .execute();
@@ -392,8 +409,9 @@ export async function addTps(db: Db, actor: Actor, electionId: string, input: Tp
             code: input.code,
             name: input.name,
             address: input.address ?? null,
+            area: input.area ?? null,
           })
-          .returning(["id", "code", "name", "address"])
+          .returning(["id", "code", "name", "address", "area"])
           .executeTakeFirstOrThrow();
         await recordAuditEvent(tx, actor, {
           electionId,
@@ -424,7 +442,7 @@ export async function updateTps(
           .set(change)
           .where("election_id", "=", electionId)
           .where("id", "=", tpsId)
-          .returning(["id", "code", "name", "address"])
+          .returning(["id", "code", "name", "address", "area"])
           .executeTakeFirst();
         if (!tps) throw notFound("TPS");
         await recordAuditEvent(tx, actor, {
@@ -607,11 +625,32 @@ export async function openingPreconditions(tx: Executor, election: Election, now
   }
   const tps = await tx
     .selectFrom("tps")
-    .select("id")
+    .select(["code", "area"])
     .where("election_id", "=", election.id)
-    .limit(1)
     .execute();
   if (tps.length === 0) unmet.push({ code: "TPS_MISSING", message: "add at least one TPS" });
+  // The wider-area rule by area needs every TPS in an area, or ties would be judged on a partial map (SPEC §8).
+  const withoutArea = tps.filter((t) => t.area === null).map((t) => t.code);
+  if (tieBreakOf(election).area_unit === "area" && withoutArea.length > 0) {
+    unmet.push({
+      code: "TPS_AREA_MISSING",
+      message: `ties are broken by area, but TPS ${withoutArea.join(", ")} ${withoutArea.length > 1 ? "have" : "has"} no area (dusun): set it, or break ties by TPS`,
+    });
+  }
+  if (election.certification_quorum !== null) {
+    const committee = await tx
+      .selectFrom("memberships")
+      .select((eb) => eb.fn.countAll<string>().as("count"))
+      .where("election_id", "=", election.id)
+      .where("role", "=", "committee")
+      .executeTakeFirstOrThrow();
+    if (Number(committee.count) < election.certification_quorum) {
+      unmet.push({
+        code: "QUORUM_UNREACHABLE",
+        message: `certification needs ${election.certification_quorum} committee approvals but the committee has ${committee.count} members`,
+      });
+    }
+  }
   // Every voter's TPS exists by construction (a foreign key), so an empty roll is the one thing left to check.
   const voter = await tx
     .selectFrom("voters")

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Config } from "../../config.js";
 import type { Db } from "../../db/database.js";
-import { commonErrors, uuid } from "../../lib/schemas.js";
+import { base64Bytes, commonErrors, uuid } from "../../lib/schemas.js";
 import { KIOSK, PUBLIC, roles } from "../../plugins/access.js";
 import { actorIn, requireKiosk, requirePrincipal, signKioskToken } from "../../plugins/auth.js";
 import { electionParams } from "../elections/elections.schemas.js";
@@ -17,19 +17,6 @@ import {
   listKiosks,
   revokeKiosk,
 } from "./kiosks.service.js";
-
-const base64Of = (bytes: number, what: string) =>
-  z
-    .string()
-    .describe(`base64 of ${bytes} bytes: ${what}`)
-    .transform((v, ctx) => {
-      const decoded = Buffer.from(v, "base64");
-      if (decoded.length !== bytes || decoded.toString("base64") !== v) {
-        ctx.addIssue({ code: "custom", message: `base64 of exactly ${bytes} bytes` });
-        return z.NEVER;
-      }
-      return decoded;
-    });
 
 const kioskSchema = z.object({
   id: z.uuid(),
@@ -55,7 +42,7 @@ export const kioskRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
         body: z.strictObject({
           tps_id: uuid,
           label: z.string().trim().min(1).max(100).describe("e.g. 'Bilik 1, TPS 001'"),
-          public_key: base64Of(32, "the kiosk's Ed25519 public key"),
+          public_key: base64Bytes("the kiosk's Ed25519 public key", 32),
         }),
         response: { 201: kioskSchema, ...commonErrors },
       },
@@ -138,8 +125,8 @@ export const kioskRoutes: FastifyPluginAsyncZod<{ db: Db; config: Config }> = as
           "The signed bytes are 'suara/kiosk-login/v1\\n' ‖ election id (16 bytes) ‖ kiosk id (16) ‖ nonce (32).",
         params: kioskParams,
         body: z.strictObject({
-          nonce: base64Of(32, "the challenge"),
-          signature: base64Of(64, "Ed25519 signature"),
+          nonce: base64Bytes("the challenge", 32),
+          signature: base64Bytes("Ed25519 signature", 64),
         }),
         response: {
           200: z.object({

@@ -1,13 +1,31 @@
 // Certification (SPEC §8): committee members approve the service-signed result, each with their own
-// authenticated action; at the quorum — a majority of the election's committee — the election is certified and
-// its result becomes public. Every approval is audited.
+// authenticated action — and, if they wish, their own Ed25519 signature of the result document, checked here and
+// kept with the approval so that anyone can check it later. At the election's quorum (configured before opening;
+// by default a majority of its committee) the election is certified and its result becomes public. Every
+// approval is audited.
 import { sql } from "kysely";
+import { verifyEd25519 } from "../../crypto/ed25519.js";
 import type { Db } from "../../db/database.js";
 import { AppError } from "../../lib/errors.js";
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
 import { lockElection } from "../elections/elections.service.js";
 
-export async function approveResult(db: Db, actor: Actor & { id: string }, electionId: string) {
+/** The committee approvals that certify: the configured number, or a majority of the committee. */
+export function quorumOf(configured: number | null, committee: number): number {
+  return configured ?? Math.floor(committee / 2) + 1;
+}
+
+export interface ApprovalSignature {
+  publicKey: Buffer;
+  signature: Buffer;
+}
+
+export async function approveResult(
+  db: Db,
+  actor: Actor & { id: string },
+  electionId: string,
+  signed: ApprovalSignature | null = null,
+) {
   return db.transaction().execute(async (tx) => {
     const election = await lockElection(tx, electionId);
     if (election.status !== "tallied") {
@@ -18,9 +36,27 @@ export async function approveResult(db: Db, actor: Actor & { id: string }, elect
           : "there is no tallied result to approve",
       );
     }
+    if (signed !== null) {
+      const result = await tx
+        .selectFrom("results")
+        .select("document")
+        .where("election_id", "=", electionId)
+        .executeTakeFirstOrThrow();
+      if (!verifyEd25519(signed.signature, Buffer.from(result.document, "utf8"), signed.publicKey)) {
+        throw new AppError(
+          "APPROVAL_SIGNATURE_INVALID",
+          "the signature does not verify over the result document under the given public key",
+        );
+      }
+    }
     const approved = await tx
       .insertInto("result_approvals")
-      .values({ election_id: electionId, user_id: actor.id })
+      .values({
+        election_id: electionId,
+        user_id: actor.id,
+        public_key: signed?.publicKey ?? null,
+        signature: signed?.signature ?? null,
+      })
       .onConflict((oc) => oc.columns(["election_id", "user_id"]).doNothing())
       .returning("user_id")
       .executeTakeFirst();
@@ -35,13 +71,13 @@ export async function approveResult(db: Db, actor: Actor & { id: string }, elect
         ),
       ])
       .executeTakeFirstOrThrow();
-    const quorum = Math.floor(committee / 2) + 1;
+    const quorum = quorumOf(election.certification_quorum, committee);
     await recordAuditEvent(tx, actor, {
       electionId,
       action: "result.approved",
       targetType: "election",
       targetId: electionId,
-      details: { approvals, quorum },
+      details: { approvals, quorum, signed: signed !== null },
     });
     const certified = approvals >= quorum;
     if (certified) {

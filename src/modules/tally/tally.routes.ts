@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { Db } from "../../db/database.js";
 import { AppError } from "../../lib/errors.js";
-import { commonErrors } from "../../lib/schemas.js";
+import { base64Bytes, commonErrors } from "../../lib/schemas.js";
 import { roles } from "../../plugins/access.js";
 import { actorIn, requirePrincipal } from "../../plugins/auth.js";
 import { electionParams } from "../elections/elections.schemas.js";
@@ -65,8 +65,17 @@ export const tallyRoutes: FastifyPluginAsyncZod<{
       config: { access: roles("committee") },
       schema: {
         tags: ["tally"],
-        summary: "Approve the signed result as a committee member; a majority of the committee certifies it",
+        summary:
+          "Approve the signed result as a committee member (optionally signing the result document with your own " +
+          "Ed25519 key); the election's quorum — by default a majority of the committee — certifies it",
         params: electionParams,
+        body: z
+          .strictObject({
+            public_key: base64Bytes("your Ed25519 public key", 32),
+            signature: base64Bytes("your Ed25519 signature of the result document's UTF-8 bytes", 64),
+          })
+          .nullish()
+          .describe("optional: approve with your own signature too; send no body to approve without one"),
         response: {
           200: z.object({ approvals: z.number().int(), quorum: z.number().int(), certified: z.boolean() }),
           ...commonErrors,
@@ -76,7 +85,13 @@ export const tallyRoutes: FastifyPluginAsyncZod<{
     async (request) => {
       const electionId = request.params.electionId;
       const principal = requirePrincipal(request);
-      return approveResult(db, { ...actorIn(principal, electionId), id: principal.userId }, electionId);
+      const body = request.body;
+      return approveResult(
+        db,
+        { ...actorIn(principal, electionId), id: principal.userId },
+        electionId,
+        body ? { publicKey: body.public_key, signature: body.signature } : null,
+      );
     },
   );
 

@@ -15,6 +15,7 @@ import { canonicalJson } from "../../lib/canonical-json.js";
 import { AppError, notFound } from "../../lib/errors.js";
 import { type ElectionCounts, type VerificationReport, verifyElectionLog } from "../../verify/verifier.js";
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
+import { getElection, tieBreakOf } from "../elections/elections.service.js";
 import { type LogKeyring, listLogKeys, logOrigin } from "../log/log.keys.js";
 import { logEntryPages } from "../log/log.service.js";
 import { decideWinner } from "./winner.js";
@@ -154,7 +155,7 @@ async function runTally(
     session.total = head?.tree_size ?? 0;
     const [candidates, tps, kiosks, checkpoints, keys] = await Promise.all([
       db.selectFrom("candidates").select("ballot_number").where("election_id", "=", electionId).execute(),
-      db.selectFrom("tps").select("id").where("election_id", "=", electionId).execute(),
+      db.selectFrom("tps").select(["id", "area"]).where("election_id", "=", electionId).execute(),
       db
         .selectFrom("kiosks")
         .select(["key_id", "public_key", "tps_id", "revoked_at_log_size"])
@@ -188,9 +189,14 @@ async function runTally(
     });
     const counts = report.counts as ElectionCounts;
     const reconciliation = await reconcile(db, electionId, counts);
+    const election = await getElection(db, electionId);
     const decision = decideWinner(
       counts,
-      Object.fromEntries(reconciliation.per_tps.map((t) => [t.tps_id, t.registered + t.dpk])),
+      {
+        registered: Object.fromEntries(reconciliation.per_tps.map((t) => [t.tps_id, t.registered + t.dpk])),
+        area: Object.fromEntries(tps.map((t) => [t.id, t.area])),
+      },
+      tieBreakOf(election),
     );
     // The result document: canonical JSON, signed by the service's log key (SPEC §8).
     const document = canonicalJson({
