@@ -14,6 +14,15 @@ export default defineConfig({
         },
       },
       {
+        // Whole flows through a real Suara process, as a user runs them (npm run demo).
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 300_000,
+        },
+      },
+      {
         test: {
           name: "integration",
           include: ["test/integration/**/*.test.ts"],

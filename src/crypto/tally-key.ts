@@ -110,3 +110,11 @@ export async function recombineTallySecret(
   }
   return candidate;
 }
+
+/** A share holder's own X25519 key pair (SPEC §7): the ceremony seals their share to its public half. */
+export function generateHolderKeyPair(): { publicKey: Buffer; secretKey: Buffer } {
+  const publicKey = Buffer.alloc(sodium.crypto_box_PUBLICKEYBYTES);
+  const secretKey = Buffer.alloc(sodium.crypto_box_SECRETKEYBYTES);
+  sodium.crypto_box_keypair(publicKey, secretKey);
+  return { publicKey, secretKey };
+}
