@@ -40,6 +40,11 @@ export function createPool(connectionString: string, max = 20): pg.Pool {
   });
   // An idle client losing its connection (database restart) must not crash the process; the pool drops it.
   pool.on("error", () => {});
+  // Nor may a checked-out client between two queries (a transaction while Node signs, say): pg-pool removes
+  // its idle listener at checkout, so an 'error' event there would be uncaught and kill the process. The
+  // client is unusable afterwards — its next query fails, the request answers 503 (src/plugins/errors.ts) and
+  // the pool discards the client on release (it is no longer queryable).
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
