@@ -11,6 +11,10 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+          // A safety net, not a speed assertion: property tests of the pure-JS kiosk crypto run hundreds of
+          // tweetnacl verifications, and on a 2-core CI machine they share the CPU with the e2e tier's processes
+          // (a 5 s default once timed out there at 5.7 s). Speed is measured in scripts/bench/, never here.
+          testTimeout: 60_000,
         },
       },
       {
