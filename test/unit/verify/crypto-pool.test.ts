@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { generateEd25519KeyPair } from "../../../src/crypto/ed25519.js";
 import { generateTallyKeyPair } from "../../../src/crypto/sealed-ballot.js";
+import { ed25519NoteSigner } from "../../../src/crypto/signed-note.js";
 import { type CryptoPool, createCryptoPool, withCryptoPool } from "../../../src/verify/crypto-pool.js";
 import { type LogEntry, type VerificationReport, verifyElectionLog } from "../../../src/verify/verifier.js";
 import { buildElectionLog } from "./fixtures.js";
@@ -45,12 +46,21 @@ describe("the crypto pool", () => {
   };
 
   it("gives the same report as the in-process worker on a log with failures, named by seq", async () => {
-    const inProcess = await verifyElectionLog(election.input({ entries: tampered(), batchSize: 16 }));
+    const stranger = ed25519NoteSigner(election.origin, generateEd25519KeyPair().secretKey);
+    const checkpoints = [
+      ...election.checkpoints,
+      { note: election.checkpointAt(120, { signer: stranger }) },
+      { note: election.checkpointAt(400, { rootHash: election.rootAt(300) }) },
+    ];
+    const inProcess = await verifyElectionLog(
+      election.input({ entries: tampered(), checkpoints, batchSize: 16 }),
+    );
     const pooled = await withCryptoPool(
       (pool) =>
         verifyElectionLog(
           election.input({
             entries: tampered(),
+            checkpoints,
             batchSize: 16,
             batchesInFlight: pool.batchesInFlight,
             cryptoWorker: pool,
@@ -63,10 +73,12 @@ describe("the crypto pool", () => {
       "ballot_undecryptable@seq 12",
       "signature_invalid@seq 33",
       "ballot_binding_mismatch@seq 55",
+      "checkpoint_signature_invalid@size 120",
       "signature_invalid@seq 200",
       "prev_hash_mismatch@seq 201",
       "signature_invalid@seq 250",
       "checkpoint_root_mismatch@size 300",
+      "checkpoint_beyond_log@size 400",
     ]);
     expect(pooled.counts?.invalid).toBe(6);
   });
