@@ -16,9 +16,17 @@
 // Memory stays bounded by the batches in flight, except for the set of ballot ids already seen, which is a
 // packed open-addressing table of 16-byte ids (about 34 bytes per ballot at the worst load factor).
 
-import { canonicalBallotBytes, decodeBallotChoice, type SealedBallot } from "../crypto/ballot.js";
+import {
+  BALLOT_CHOICE_BYTES,
+  BALLOT_CHOICE_DOMAIN,
+  BALLOT_DOMAIN,
+  BOX_MAC_BYTES,
+  decodeBallotChoice,
+  MAX_CIPHERTEXT_BYTES,
+  type SealedBallot,
+} from "../crypto/ballot.js";
 import { encodeBase64 } from "../crypto/base64.js";
-import { bytesEqual, utf8 } from "../crypto/bytes.js";
+import { bytesEqual, bytesToUuid, utf8, uuidToBytes } from "../crypto/bytes.js";
 import { parseCheckpoint } from "../crypto/checkpoint.js";
 import { CompactRange } from "../crypto/compact-range.js";
 import { kioskKeyId, verifyEd25519 } from "../crypto/ed25519.js";
@@ -27,13 +35,7 @@ import { emptyTreeRoot, leafHash } from "../crypto/hash.js";
 import { randomBytesFor } from "../crypto/random.js";
 import { openSealedBallot } from "../crypto/sealed-ballot.js";
 import { ed25519NoteVerifier, parseNote } from "../crypto/signed-note.js";
-import {
-  ballotContentOf,
-  decodeVoteRecord,
-  encodeVoteRecord,
-  genesisPrevHash,
-  type VoteRecord,
-} from "../crypto/vote-record.js";
+import { decodeVoteRecord, genesisPrevHash, VOTE_RECORD_DOMAIN } from "../crypto/vote-record.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public types
@@ -241,7 +243,7 @@ interface PendingEntry {
   /** True when a kiosk key was found, so a false signature result is a failure to report. */
   expectSignature: boolean;
   /** Null when the entry is not a ballot of this election (malformed, wrong election). */
-  ballot: { ballotId: string; tpsId: string; authentic: boolean } | null;
+  ballot: { ballotIdBytes: Uint8Array; tpsId: string; authentic: boolean } | null;
   /** Checkpoints settled with this item, reported after the entry's own failures. */
   checkpoints: PendingCheckpoints | null;
 }
@@ -273,6 +275,7 @@ function checkpointOnlyItem(checkpoints: PendingCheckpoints): PendingEntry {
 export async function verifyElectionLog(input: VerifierInput): Promise<VerificationReport> {
   const sink = new FailureSink(input.maxFailures ?? DEFAULT_MAX_FAILURES);
   const electionId = input.electionId.toLowerCase();
+  const electionIdBytes = uuidToBytes(electionId);
   const feed = new CheckpointFeed(input.checkpoints, input.origin, input.logPublicKeys);
   const kiosks = indexKiosks(input.kiosks);
   const tpsIds = new Set(input.tpsIds.map((id) => id.toLowerCase()));
@@ -299,7 +302,7 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
       results,
       sink,
       tally,
-      electionId,
+      electionIdBytes,
       tallySecretKey !== null,
       checked,
     );
@@ -313,6 +316,14 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
     while (inFlight.length >= batchesInFlight) await settleOldest();
   };
 
+  const context: RecordContext = {
+    electionId,
+    electionIdBytes,
+    kiosks,
+    tpsIds,
+    ballotIds,
+    open: tallySecretKey !== null,
+  };
   let batch = newBatch();
   /** Takes the checkpoints up to the tree's current size (and malformed ones read on the way) into `batch`. */
   const takeCheckpoints = async (root: () => Uint8Array): Promise<PendingCheckpoints | null> => {
@@ -358,7 +369,7 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
       // Hash chain and Merkle tree over the bytes exactly as stored.
       const hash = leafHash(entry.leaf);
       tree.append(hash);
-      const record = decodeStrictly(entry.leaf, fail);
+      const record = readLeaf(entry.leaf, fail);
       if (record !== null) {
         if (record.seq !== entry.seq) {
           fail("seq_out_of_order", `entry stored as seq ${entry.seq} says it is seq ${record.seq}`);
@@ -366,13 +377,7 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
         if (!bytesEqual(record.prevHash, previousLeafHash)) {
           fail("prev_hash_mismatch", "prev_hash is not the leaf hash of the entry stored before it");
         }
-        checkRecord(record, entry, pending, batch, fail, {
-          electionId,
-          kiosks,
-          tpsIds,
-          ballotIds,
-          open: tallySecretKey !== null,
-        });
+        checkRecord(record, entry, pending, batch, fail, context);
       }
       previousLeafHash = hash;
 
@@ -438,28 +443,101 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
   return report;
 }
 
-function decodeStrictly(
-  leaf: Uint8Array,
-  fail: (kind: FailureKind, message: string) => void,
-): VoteRecord | null {
-  let record: VoteRecord;
+/** Byte layout of a v1 vote record (docs/record-format.md §6); every field before the ciphertext is fixed-size. */
+const VOTE_DOMAIN_BYTES = utf8(VOTE_RECORD_DOMAIN);
+const BALLOT_DOMAIN_BYTES = utf8(BALLOT_DOMAIN);
+const ELECTION_AT = VOTE_DOMAIN_BYTES.length; // 21
+const SEQ_AT = ELECTION_AT + 16;
+const TPS_AT = BALLOT_ID_OFFSET + BALLOT_ID_BYTES;
+const KIOSK_KEY_ID_AT = TPS_AT + 16;
+const EPHEMERAL_AT = KIOSK_KEY_ID_AT + 32;
+const LENGTH_AT = EPHEMERAL_AT + 32 + 24;
+const CIPHERTEXT_AT = LENGTH_AT + 4;
+const TRAILER_BYTES = 64 + 32;
+const MAX_SAFE_HIGH_WORD = 0x1f_ffff;
+
+/** What the verifier needs of one record, read in place from the leaf's bytes (views, not copies). */
+export interface LeafFields {
+  seq: number;
+  electionIdBytes: Uint8Array;
+  ballotIdBytes: Uint8Array;
+  tpsId: string;
+  kioskKeyIdHex: string;
+  ephemeralPublicKey: Uint8Array;
+  nonce: Uint8Array;
+  ciphertext: Uint8Array;
+  kioskSignature: Uint8Array;
+  prevHash: Uint8Array;
+  /** canonicalBallotBytes of the record's ballot fields: what the kiosk signed. */
+  message: Uint8Array;
+}
+
+/**
+ * Reads a leaf that is in canonical v1 form, or reports malformed_record and returns null. The hot path reads
+ * the fields in place: it accepts exactly what decodeVoteRecord accepts (the domain line, seq 1..2^53-1, a
+ * ciphertext of 16..4096 bytes, nothing after the prev hash) and, since every field is then at a fixed position
+ * or length-prefixed, the bytes are the one encoding of their fields — what re-encoding would confirm. Anything
+ * else goes to decodeVoteRecord, the authority, for the reason.
+ */
+function readLeaf(leaf: Uint8Array, fail: (kind: FailureKind, message: string) => void): LeafFields | null {
+  const fields = readCanonicalLeaf(leaf);
+  if (fields !== null) return fields;
   try {
-    record = decodeVoteRecord(leaf);
+    decodeVoteRecord(leaf);
   } catch (error) {
     const why = error instanceof CryptoFormatError ? error.message : String(error);
     fail("malformed_record", `entry does not decode as a v1 vote record: ${why}`);
     return null;
   }
-  // Decoding is strict, so this cannot differ today; it guards the one-encoding rule if the decoder loosens.
-  if (!bytesEqual(encodeVoteRecord(record), leaf)) {
-    fail("malformed_record", "entry does not re-encode to the same bytes");
-    return null;
-  }
-  return record;
+  // Unreachable while the two agree; fail loudly rather than judge an entry by a reader that is wrong.
+  throw new Error("the verifier's leaf reader refused a record that decodeVoteRecord accepts");
+}
+
+/** Exported for the test that holds it to decodeVoteRecord; the verifier reaches it through readLeaf. */
+export function readCanonicalLeaf(leaf: Uint8Array): LeafFields | null {
+  if (leaf.length < CIPHERTEXT_AT) return null;
+  for (let i = 0; i < VOTE_DOMAIN_BYTES.length; i++) if (leaf[i] !== VOTE_DOMAIN_BYTES[i]) return null;
+  const view = new DataView(leaf.buffer, leaf.byteOffset, leaf.byteLength);
+  const high = view.getUint32(SEQ_AT, false);
+  const seq = high * 2 ** 32 + view.getUint32(SEQ_AT + 4, false);
+  if (high > MAX_SAFE_HIGH_WORD || seq < 1) return null;
+  const ciphertextBytes = view.getUint32(LENGTH_AT, false);
+  if (ciphertextBytes < BOX_MAC_BYTES || ciphertextBytes > MAX_CIPHERTEXT_BYTES) return null;
+  const ciphertextEnd = CIPHERTEXT_AT + ciphertextBytes;
+  if (leaf.length !== ciphertextEnd + TRAILER_BYTES) return null;
+
+  // "suara/ballot/v1\n" ‖ election ‖ ballot ‖ tps ‖ ephemeral pk ‖ nonce ‖ u32 len ‖ ciphertext: the record's
+  // own bytes in three runs (the record puts seq after the election and the kiosk key id after the TPS).
+  const message = new Uint8Array(BALLOT_DOMAIN_BYTES.length + 16 + 32 + (ciphertextEnd - EPHEMERAL_AT));
+  message.set(BALLOT_DOMAIN_BYTES, 0);
+  message.set(leaf.subarray(ELECTION_AT, SEQ_AT), BALLOT_DOMAIN_BYTES.length);
+  message.set(leaf.subarray(BALLOT_ID_OFFSET, KIOSK_KEY_ID_AT), BALLOT_DOMAIN_BYTES.length + 16);
+  message.set(leaf.subarray(EPHEMERAL_AT, ciphertextEnd), BALLOT_DOMAIN_BYTES.length + 48);
+
+  const bytes = Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength);
+  return {
+    seq,
+    electionIdBytes: leaf.subarray(ELECTION_AT, SEQ_AT),
+    ballotIdBytes: leaf.subarray(BALLOT_ID_OFFSET, TPS_AT),
+    tpsId: uuidOfHex(bytes.toString("hex", TPS_AT, KIOSK_KEY_ID_AT)),
+    kioskKeyIdHex: bytes.toString("hex", KIOSK_KEY_ID_AT, EPHEMERAL_AT),
+    ephemeralPublicKey: leaf.subarray(EPHEMERAL_AT, EPHEMERAL_AT + 32),
+    nonce: leaf.subarray(EPHEMERAL_AT + 32, LENGTH_AT),
+    ciphertext: leaf.subarray(CIPHERTEXT_AT, ciphertextEnd),
+    kioskSignature: leaf.subarray(ciphertextEnd, ciphertextEnd + 64),
+    prevHash: leaf.subarray(ciphertextEnd + 64),
+    message,
+  };
+}
+
+/** 32 lower-case hex digits as a UUID's text form. */
+function uuidOfHex(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 interface RecordContext {
   electionId: string;
+  electionIdBytes: Uint8Array;
   kiosks: Map<string, EnrolledKiosk[]>;
   tpsIds: Set<string>;
   ballotIds: BallotIdSet;
@@ -468,7 +546,7 @@ interface RecordContext {
 
 /** Every per-record check that needs no signature: election, seq, kiosk, TPS, ballot id; queues the crypto. */
 function checkRecord(
-  record: VoteRecord,
+  record: LeafFields,
   entry: LogEntry,
   pending: PendingEntry,
   batch: Batch,
@@ -476,16 +554,16 @@ function checkRecord(
   context: RecordContext,
 ): void {
   let authentic = true;
-  const ofThisElection = record.electionId === context.electionId;
+  const ofThisElection = bytesEqual(record.electionIdBytes, context.electionIdBytes);
   if (!ofThisElection) {
-    fail("wrong_election", `entry belongs to election ${record.electionId}`);
+    fail("wrong_election", `entry belongs to election ${bytesToUuid(record.electionIdBytes)}`);
   }
   if (!context.tpsIds.has(record.tpsId)) {
     authentic = false;
     fail("unknown_tps", `TPS ${record.tpsId} is not a TPS of this election`);
   }
 
-  const keyIdHex = Buffer.from(record.kioskKeyId).toString("hex");
+  const keyIdHex = record.kioskKeyIdHex;
   const enrolments = context.kiosks.get(keyIdHex);
   let publicKey: Uint8Array | null = null;
   if (enrolments === undefined) {
@@ -509,19 +587,23 @@ function checkRecord(
     }
   }
 
-  const ballotId = entry.leaf.subarray(BALLOT_ID_OFFSET, BALLOT_ID_OFFSET + BALLOT_ID_BYTES);
-  if (!context.ballotIds.add(ballotId)) {
+  if (!context.ballotIds.add(record.ballotIdBytes)) {
     authentic = false;
-    fail("duplicate_ballot_id", `ballot_id ${record.ballotId} already appeared earlier in the log`);
+    fail(
+      "duplicate_ballot_id",
+      `ballot_id ${bytesToUuid(record.ballotIdBytes)} already appeared earlier in the log`,
+    );
   }
 
-  pending.ballot = ofThisElection ? { ballotId: record.ballotId, tpsId: record.tpsId, authentic } : null;
+  pending.ballot = ofThisElection
+    ? { ballotIdBytes: record.ballotIdBytes, tpsId: record.tpsId, authentic }
+    : null;
   pending.expectSignature = publicKey !== null;
   // A ballot that is already rejected is counted invalid without opening it.
   const open = context.open && ofThisElection && authentic;
   pending.task = batch.tasks.length;
   batch.tasks.push({
-    message: canonicalBallotBytes(ballotContentOf(record)),
+    message: record.message,
     signature: record.kioskSignature,
     publicKey,
     sealed: open
@@ -539,7 +621,7 @@ function settleBatch(
   results: CryptoResult[],
   sink: FailureSink,
   tally: Recount | null,
-  electionId: string,
+  electionIdBytes: Uint8Array,
   opened: boolean,
   checked: { checkpoints: number },
 ): number {
@@ -565,7 +647,7 @@ function settleBatch(
       if (!authentic) {
         tally.add(ballot.tpsId, INVALID);
       } else {
-        const choice = readChoice(result?.plaintext ?? null, opened, ballot.ballotId, electionId);
+        const choice = readChoice(result?.plaintext ?? null, opened, ballot.ballotIdBytes, electionIdBytes);
         if (choice.failure !== null) sink.add({ ...choice.failure, seq: pending.seq });
         tally.add(ballot.tpsId, choice.candidateNumber);
       }
@@ -577,17 +659,29 @@ function settleBatch(
 
 const INVALID = -1;
 
+const CHOICE_DOMAIN_BYTES = utf8(BALLOT_CHOICE_DOMAIN);
+
 function readChoice(
   plaintext: Uint8Array | null,
   opened: boolean,
-  ballotId: string,
-  electionId: string,
+  ballotIdBytes: Uint8Array,
+  electionIdBytes: Uint8Array,
 ): { candidateNumber: number; failure: Omit<VerificationFailure, "seq"> | null } {
   if (!opened || plaintext === null) {
     return {
       candidateNumber: INVALID,
       failure: { kind: "ballot_undecryptable", message: "sealed ballot does not open with the tally key" },
     };
+  }
+  // The common case read in place: "suara/choice/v1\n" ‖ this election ‖ this ballot ‖ u8 candidate number.
+  const domain = CHOICE_DOMAIN_BYTES.length;
+  if (
+    plaintext.length === BALLOT_CHOICE_BYTES &&
+    bytesEqual(plaintext.subarray(0, domain), CHOICE_DOMAIN_BYTES) &&
+    bytesEqual(plaintext.subarray(domain, domain + 16), electionIdBytes) &&
+    bytesEqual(plaintext.subarray(domain + 16, domain + 32), ballotIdBytes)
+  ) {
+    return { candidateNumber: plaintext[domain + 32] as number, failure: null };
   }
   let choice: ReturnType<typeof decodeBallotChoice>;
   try {
@@ -598,16 +692,13 @@ function readChoice(
       failure: { kind: "ballot_undecryptable", message: "sealed ballot opens but is not a v1 ballot choice" },
     };
   }
-  if (choice.electionId !== electionId || choice.ballotId !== ballotId) {
-    return {
-      candidateNumber: INVALID,
-      failure: {
-        kind: "ballot_binding_mismatch",
-        message: `sealed choice is bound to election ${choice.electionId}, ballot ${choice.ballotId}`,
-      },
-    };
-  }
-  return { candidateNumber: choice.candidateNumber, failure: null };
+  return {
+    candidateNumber: INVALID,
+    failure: {
+      kind: "ballot_binding_mismatch",
+      message: `sealed choice is bound to election ${choice.electionId}, ballot ${choice.ballotId}`,
+    },
+  };
 }
 
 function rootMismatch(size: number, claimed: Uint8Array, computed: Uint8Array): VerificationFailure {
