@@ -64,6 +64,8 @@ interface TallyResult {
   verifiedSeconds: number;
   /** CPU time of the whole process, worker threads included. */
   cpuSeconds: number;
+  /** Peaks of process.memoryUsage() sampled every 20 ms, in MB: where the RSS goes. */
+  memoryPeaksMb: Record<string, number>;
   maxRssMb: number;
   ok: boolean;
   ballots: number;
@@ -84,7 +86,11 @@ async function tallyChild(): Promise<void> {
   const cpu = process.cpuUsage();
   const started = performance.now();
   let verifiedSeconds = Number.NaN;
+  const memoryPeaksMb: Record<string, number> = {};
   const sampler = setInterval(() => {
+    for (const [what, bytes] of Object.entries(process.memoryUsage())) {
+      memoryPeaksMb[what] = Math.max(memoryPeaksMb[what] ?? 0, Math.round(bytes / 1048576));
+    }
     const s = sessions.get(electionId);
     if (Number.isNaN(verifiedSeconds) && s.total > 0 && s.checked === s.total) {
       verifiedSeconds = (performance.now() - started) / 1000;
@@ -122,6 +128,7 @@ async function tallyChild(): Promise<void> {
     seconds,
     verifiedSeconds,
     cpuSeconds: (used.user + used.system) / 1e6,
+    memoryPeaksMb,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     ok: verification.ok,
     ballots: (result.counts as { ballots: number }).ballots,
@@ -412,7 +419,8 @@ async function main(): Promise<void> {
       });
       process.stderr.write(
         `ceiling ${fmt(ceiling.seconds)} s (CPU ${fmt(ceiling.cpuSeconds)} s); tally verified at ` +
-          `${fmt(tally.verifiedSeconds)} s, CPU ${fmt(tally.cpuSeconds)} s\n`,
+          `${fmt(tally.verifiedSeconds)} s, CPU ${fmt(tally.cpuSeconds)} s, peak RSS ${fmt(tally.maxRssMb, 0)} MB ` +
+          `(sampled peaks, MB: ${JSON.stringify(tally.memoryPeaksMb)})\n`,
       );
     }
   } finally {

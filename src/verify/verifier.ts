@@ -144,8 +144,11 @@ export interface VerificationReport {
 
 /** One entry's signature check and box opening: plain data, so it can cross a worker-thread boundary. */
 export interface CryptoTask {
-  /** canonicalBallotBytes rebuilt from the record: what the kiosk signed. */
-  message: Uint8Array;
+  /**
+   * canonicalBallotBytes rebuilt from the record: what the kiosk signed. May be given as consecutive parts (views
+   * into the leaf), which a worker lays out side by side, so that no copy is made per entry on this thread.
+   */
+  message: Uint8Array | readonly Uint8Array[];
   signature: Uint8Array;
   /** The enrolled kiosk key; null when there is none (then only the box is opened, if asked). */
   publicKey: Uint8Array | null;
@@ -211,9 +214,14 @@ export const DEFAULT_MAX_FAILURES = 1000;
 // ---------------------------------------------------------------------------------------------------------------
 // The in-process crypto worker
 
+/** The signed bytes of a task as one array. */
+export function taskMessage(task: CryptoTask): Uint8Array {
+  return task.message instanceof Uint8Array ? task.message : Buffer.concat(task.message);
+}
+
 function verifyAndOpenTask(task: CryptoTask, tallySecretKey: Uint8Array | null): CryptoResult {
   const signatureValid =
-    task.publicKey !== null && verifyEd25519(task.signature, task.message, task.publicKey);
+    task.publicKey !== null && verifyEd25519(task.signature, taskMessage(task), task.publicKey);
   const plaintext =
     task.sealed !== null && tallySecretKey !== null ? openSealedBallot(task.sealed, tallySecretKey) : null;
   return { signatureValid, plaintext };
@@ -480,8 +488,8 @@ export interface LeafFields {
   ciphertext: Uint8Array;
   kioskSignature: Uint8Array;
   prevHash: Uint8Array;
-  /** canonicalBallotBytes of the record's ballot fields: what the kiosk signed. */
-  message: Uint8Array;
+  /** canonicalBallotBytes of the record's ballot fields, what the kiosk signed, as four consecutive parts. */
+  message: readonly Uint8Array[];
 }
 
 /**
@@ -519,16 +527,18 @@ export function readCanonicalLeaf(leaf: Uint8Array): LeafFields | null {
 
   // "suara/ballot/v1\n" ‖ election ‖ ballot ‖ tps ‖ ephemeral pk ‖ nonce ‖ u32 len ‖ ciphertext: the record's
   // own bytes in three runs (the record puts seq after the election and the kiosk key id after the TPS).
-  const message = new Uint8Array(BALLOT_DOMAIN_BYTES.length + 16 + 32 + (ciphertextEnd - EPHEMERAL_AT));
-  message.set(BALLOT_DOMAIN_BYTES, 0);
-  message.set(leaf.subarray(ELECTION_AT, SEQ_AT), BALLOT_DOMAIN_BYTES.length);
-  message.set(leaf.subarray(BALLOT_ID_OFFSET, KIOSK_KEY_ID_AT), BALLOT_DOMAIN_BYTES.length + 16);
-  message.set(leaf.subarray(EPHEMERAL_AT, ciphertextEnd), BALLOT_DOMAIN_BYTES.length + 48);
+  const electionIdBytes = leaf.subarray(ELECTION_AT, SEQ_AT);
+  const message = [
+    BALLOT_DOMAIN_BYTES,
+    electionIdBytes,
+    leaf.subarray(BALLOT_ID_OFFSET, KIOSK_KEY_ID_AT),
+    leaf.subarray(EPHEMERAL_AT, ciphertextEnd),
+  ];
 
   const bytes = Buffer.isBuffer(leaf) ? leaf : Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength);
   return {
     seq,
-    electionIdBytes: leaf.subarray(ELECTION_AT, SEQ_AT),
+    electionIdBytes,
     ballotIdBytes: leaf.subarray(BALLOT_ID_OFFSET, TPS_AT),
     tpsId: uuidOfHex(bytes.toString("hex", TPS_AT, KIOSK_KEY_ID_AT)),
     kioskKeyIdHex: bytes.toString("hex", KIOSK_KEY_ID_AT, EPHEMERAL_AT),
