@@ -203,6 +203,11 @@ export interface VerifierInput {
   batchSize?: number;
   /** Batches handed to the worker before waiting for the oldest (default 4). */
   batchesInFlight?: number;
+  /**
+   * The number of entries expected (the log's size, when known): the table of seen ballot ids is sized for it
+   * once instead of doubling on the way, which would briefly hold both tables (memory, SPEC §13). A hint only.
+   */
+  expectedEntries?: number;
   /** Failures kept in the report (default 1000); the rest are counted in `ok` and `failuresTruncated` only. */
   maxFailures?: number;
 }
@@ -294,7 +299,10 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
   const batchesInFlight = Math.max(1, input.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT);
 
   const tree = CompactRange.empty();
-  const ballotIds = new BallotIdSet();
+  // Load stays ≤ 1/2: room for twice the expected ids, capped so a wrong hint cannot allocate without bound.
+  const hint = Number.isFinite(input.expectedEntries) ? Math.floor(input.expectedEntries as number) : 0;
+  const expected = Math.min(Math.max(0, hint), 1 << 26);
+  const ballotIds = new BallotIdSet(Math.max(1 << 12, expected * 2 + 2));
   const checked = { checkpoints: 0 };
   let previousLeafHash: Uint8Array = genesisPrevHash();
   let previousSeq = 0;

@@ -187,6 +187,7 @@ async function runTally(
       entries: copyLogEntries(pool, electionId),
       checkpoints: checkpointNotes(db, electionId),
       tally: { secretKey: secret, candidateNumbers: candidates.map((c) => c.ballot_number) },
+      expectedEntries: session.total,
       cryptoWorker: cryptoPool,
       batchesInFlight: cryptoPool.batchesInFlight,
       onProgress: (n) => {
