@@ -274,11 +274,13 @@ interface PendingCheckpoints {
 
 interface Batch {
   entries: PendingEntry[];
+  /** Emptied once handed to the worker (see submit); `taskCount` keeps their number. */
   tasks: CryptoTask[];
+  taskCount: number;
 }
 
 function newBatch(): Batch {
-  return { entries: [], tasks: [] };
+  return { entries: [], tasks: [], taskCount: 0 };
 }
 
 function checkpointOnlyItem(checkpoints: PendingCheckpoints): PendingEntry {
@@ -326,6 +328,10 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
   };
   const submit = async (batch: Batch): Promise<void> => {
     const results = worker.verifyAndOpen({ tasks: batch.tasks, tallySecretKey });
+    // The worker holds the tasks now; dropping ours lets the leaves they view die young instead of being
+    // promoted with the batch and pinning their network chunks until a full collection (memory, SPEC §13).
+    batch.taskCount = batch.tasks.length;
+    batch.tasks = [];
     // Awaited in order later; until then a rejection must not surface as an unhandled one.
     results.catch(() => undefined);
     inFlight.push({ batch, results });
@@ -636,8 +642,9 @@ function checkRecord(
     );
   }
 
+  // A copy of the 16 bytes, so that the pending entry does not keep the leaf (and its chunk) alive.
   pending.ballot = ofThisElection
-    ? { ballotIdBytes: record.ballotIdBytes, tpsId: record.tpsId, authentic }
+    ? { ballotIdBytes: Uint8Array.from(record.ballotIdBytes), tpsId: record.tpsId, authentic }
     : null;
   pending.expectSignature = publicKey !== null;
   // A ballot that is already rejected is counted invalid without opening it.
@@ -666,8 +673,8 @@ function settleBatch(
   opened: boolean,
   checked: { checkpoints: number },
 ): number {
-  if (results.length !== batch.tasks.length) {
-    throw new Error(`crypto worker returned ${results.length} results for ${batch.tasks.length} tasks`);
+  if (results.length !== batch.taskCount) {
+    throw new Error(`crypto worker returned ${results.length} results for ${batch.taskCount} tasks`);
   }
   let entries = 0;
   for (const pending of batch.entries) {
