@@ -1,7 +1,10 @@
 // Owns the human-readable form of a verification report: what a witness reads (and prints beside the berita
 // acara). The verdict comes first, then what was checked, then every failure grouped by kind with the seqs or
-// checkpoint sizes it names, then the recount when a tally key was given. Plain text, fixed-width friendly.
+// checkpoint sizes it names, then the recount when a tally key was given; for a whole record, the published
+// result's checks follow (formatRecordReport). Plain text, fixed-width friendly.
 
+import type { RecordVerificationReport } from "./record-verify.js";
+import { RESULT_FAILURE_KINDS, type ResultCheckReport, type ResultFailureKind } from "./result-check.js";
 import {
   type ElectionCounts,
   FAILURE_KINDS,
@@ -32,6 +35,58 @@ const KIND_TITLES: Record<FailureKind, string> = {
   ballot_binding_mismatch: "Ballots bound to another election or ballot",
   counts_mismatch: "Published counts that differ from the recount",
 };
+
+const RESULT_KIND_TITLES: Record<ResultFailureKind, string> = {
+  result_missing: "No result in the record of a tallied election",
+  result_malformed: "A result document that cannot be read",
+  result_signature_invalid: "A result document not signed by a log key",
+  result_of_another_log: "A result computed over another log",
+  result_counts_inconsistent: "Published counts that do not add up",
+  result_decision_mismatch: "A winner that does not follow from the counts and the election's rules",
+  result_discrepancies_mismatch: "Reconciliation discrepancies that differ from what the numbers imply",
+  approval_signature_invalid: "Approvals with a signature that does not verify",
+  quorum_not_reached: "Certified without the quorum of approvals",
+};
+
+/** The report on a whole election record: the election, the log, then the published result. */
+export function formatRecordReport(report: RecordVerificationReport): string {
+  const lines = [
+    `Election record verification: ${report.ok ? "OK" : "FAILED"}`,
+    `Election: ${report.election.name} (${report.election.id}), ${report.election.status}`,
+    report.recounted
+      ? "Recount: every ballot opened with the tally key rebuilt from k shares"
+      : "Recount: not done (no shares given); the published counts are checked for consistency only",
+    "",
+    formatReport(report.log).trimEnd(),
+    "",
+    ...formatResult(report.result),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+function formatResult(result: ResultCheckReport): string[] {
+  const lines = [
+    `Published result: ${result.present ? (result.ok ? "OK" : "FAILED") : "none in the record"}`,
+  ];
+  if (result.decision !== null) {
+    const { winner, rule } = result.decision;
+    lines.push(`  Winner: ${winner === null ? "none" : `No. ${winner}`} (rule: ${rule})`);
+  }
+  if (result.present) {
+    const { total, signed, quorum } = result.approvals;
+    lines.push(
+      `  Approvals: ${total} of the ${quorum} that certify (${signed} with the member's own signature)`,
+    );
+  }
+  for (const kind of RESULT_FAILURE_KINDS) {
+    const failures = result.failures.filter((f) => f.kind === kind);
+    if (failures.length === 0) continue;
+    lines.push("");
+    lines.push(`${RESULT_KIND_TITLES[kind]} [${kind}]: ${failures.length}`);
+    for (const failure of failures) lines.push(`  - ${failure.message}`);
+  }
+  return lines;
+}
 
 /** A multi-line text report ending with a newline. */
 export function formatReport(report: VerificationReport): string {
