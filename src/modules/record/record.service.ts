@@ -4,6 +4,8 @@
 // the log's keys and origin, the tally public key with k of n, every checkpoint, the service-signed result
 // document with its reconciliation, the committee's approvals (with their signatures when given) and every log
 // entry — written as JSON Lines (src/verify/record-file.ts reads it; docs/record-format.md, appendix A).
+// verifyStoredElection is the service's own check of an election as stored: the very record a witness would
+// download, read back through the same reader and verifier as the offline command.
 
 import type { Db } from "../../db/database.js";
 import {
@@ -11,7 +13,9 @@ import {
   type RecordApproval,
   type RecordHeader,
   type RecordResult,
+  readElectionRecord,
 } from "../../verify/record-file.js";
+import { type RecordVerificationReport, verifyElectionRecord } from "../../verify/record-verify.js";
 import { getElection, tieBreakOf } from "../elections/elections.service.js";
 import { type LogKeyring, listLogKeys, logOrigin } from "../log/log.keys.js";
 import { logEntryPages } from "../log/log.service.js";
@@ -149,5 +153,23 @@ export async function* electionRecordLines(
     yield page
       .map((r) => line({ type: "entry", seq: Number(r.seq), leaf: r.leaf.toString("base64") }))
       .join("");
+  }
+}
+
+/** Runs every record check on the election as stored; with the tally secret, recounts too. */
+export async function verifyStoredElection(
+  db: Db,
+  keyring: LogKeyring,
+  electionId: string,
+  tallySecretKey?: Uint8Array,
+): Promise<RecordVerificationReport> {
+  const record = await readElectionRecord(recordLinesOf(electionRecordLines(db, keyring, electionId)));
+  return verifyElectionRecord(record, tallySecretKey ? { tallySecretKey } : {});
+}
+
+/** The record's chunks, one line at a time. */
+async function* recordLinesOf(chunks: AsyncIterable<string>): AsyncIterable<string> {
+  for await (const chunk of chunks) {
+    for (const text of chunk.split("\n")) if (text !== "") yield text;
   }
 }
