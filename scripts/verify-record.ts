@@ -110,7 +110,8 @@ async function main(): Promise<number> {
     if (secret) wipe(secret);
   }
   bar.finish(report.log.entriesChecked);
-  process.stdout.write(formatRecordReport(report));
+  const codes = new Map(record.header.tps.map((t) => [t.id, t.code]));
+  process.stdout.write(formatRecordReport(report, { tps: (id) => codes.get(id) ?? id }));
   if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
   return report.ok ? 0 : 1;
 }

@@ -49,7 +49,7 @@ const RESULT_KIND_TITLES: Record<ResultFailureKind, string> = {
 };
 
 /** The report on a whole election record: the election, the log, then the published result. */
-export function formatRecordReport(report: RecordVerificationReport): string {
+export function formatRecordReport(report: RecordVerificationReport, labels: ReportLabels = {}): string {
   const lines = [
     `Election record verification: ${report.ok ? "OK" : "FAILED"}`,
     `Election: ${report.election.name} (${report.election.id}), ${report.election.status}`,
@@ -57,7 +57,7 @@ export function formatRecordReport(report: RecordVerificationReport): string {
       ? "Recount: every ballot opened with the tally key rebuilt from k shares"
       : "Recount: not done (no shares given); the published counts are checked for consistency only",
     "",
-    formatReport(report.log).trimEnd(),
+    formatReport(report.log, labels).trimEnd(),
     "",
     ...formatResult(report.result),
   ];
@@ -88,8 +88,13 @@ function formatResult(result: ResultCheckReport): string[] {
   return lines;
 }
 
+export interface ReportLabels {
+  /** How to name a TPS in the recount table (e.g. by its code); by its id when absent. */
+  tps?: (tpsId: string) => string;
+}
+
 /** A multi-line text report ending with a newline. */
-export function formatReport(report: VerificationReport): string {
+export function formatReport(report: VerificationReport, labels: ReportLabels = {}): string {
   const lines: string[] = [];
   lines.push(`Suara vote log verification: ${report.ok ? "OK" : "FAILED"}`);
   lines.push("");
@@ -101,7 +106,7 @@ export function formatReport(report: VerificationReport): string {
   lines.push(...formatFailures(report));
   if (report.counts !== undefined) {
     lines.push("");
-    lines.push(...formatCounts(report.counts));
+    lines.push(...formatCounts(report.counts, labels.tps ?? ((id) => id)));
   }
   return `${lines.join("\n")}\n`;
 }
@@ -165,13 +170,14 @@ function ranges(values: readonly number[]): string {
   return out.join(", ");
 }
 
-function formatCounts(counts: ElectionCounts): string[] {
+function formatCounts(counts: ElectionCounts, tpsLabel: (tpsId: string) => string): string[] {
   const candidates = Object.keys(counts.perCandidate).sort((a, b) => Number(a) - Number(b));
   const header = ["", ...candidates.map((number) => `No. ${number}`), "Blank", "Invalid", "Ballots"];
   const rows: string[][] = [];
-  for (const [tpsId, tps] of Object.entries(counts.perTps).sort(([a], [b]) => a.localeCompare(b))) {
+  const byLabel = Object.entries(counts.perTps).sort(([a], [b]) => tpsLabel(a).localeCompare(tpsLabel(b)));
+  for (const [tpsId, tps] of byLabel) {
     rows.push([
-      `TPS ${tpsId}`,
+      `TPS ${tpsLabel(tpsId)}`,
       ...candidates.map((number) => String(tps.perCandidate[number] ?? 0)),
       String(tps.blank),
       String(tps.invalid),
