@@ -83,11 +83,16 @@ export function quorumOf(configured: number | null, committee: number): number {
   return configured ?? Math.floor(committee / 2) + 1;
 }
 
+/**
+ * Checks the record's result against its log (`log`: the tree size and root the entries gave, and the recount
+ * when the ballots were opened). With a recount that differs from the published counts, the decision is also
+ * compared with the one the recount gives, so the report says whether the difference changes the outcome.
+ */
 export function checkRecordResult(
   header: RecordHeader,
   result: RecordResult | null,
   approvals: readonly RecordApproval[],
-  log: Pick<VerificationReport, "treeSize" | "rootHash">,
+  log: Pick<VerificationReport, "treeSize" | "rootHash" | "counts">,
 ): ResultCheckReport {
   const failures: ResultFailure[] = [];
   const fail = (kind: ResultFailureKind, message: string): void => {
@@ -189,6 +194,16 @@ export function checkRecordResult(
       "result_decision_mismatch",
       `the result decides ${describe(document.decision)}; the election's rules give ${describe(expected)} for its counts`,
     );
+  }
+
+  if (log.counts !== undefined && canonicalJson(log.counts) !== canonicalJson(counts)) {
+    const recounted = decideWinner(log.counts, tpsFacts(header), header.election.tie_break);
+    if (canonicalJson(recounted) !== canonicalJson(document.decision)) {
+      fail(
+        "result_decision_mismatch",
+        `the result decides ${describe(document.decision)}; the recount gives ${describe(recounted)}`,
+      );
+    }
   }
 
   const implied = discrepanciesOf(result.reconciliation, counts, header);

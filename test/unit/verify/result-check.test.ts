@@ -128,6 +128,10 @@ describe("the published result in a record", () => {
     expect(withKey.log.failures.find((f) => f.kind === "counts_mismatch")?.message).toMatch(
       /candidate 1: published \d+, recounted \d+; candidate 3: published/,
     );
+    // The recount's own decision (same winner, other evidence) is set against the published one.
+    expect(withKey.result.failures.find((f) => f.kind === "result_decision_mismatch")?.message).toMatch(
+      /; the recount gives winner 1 by most_votes$/,
+    );
   });
 
   it("names a result computed over another log", async () => {
