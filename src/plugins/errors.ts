@@ -1,7 +1,7 @@
 // Every error leaves the service as `{ "error": { code, message, details? } }` (SPEC §10). Application errors
 // keep their code; validation and parser errors get stable codes; a database outage answers 503 with a
 // retryable code; anything else is logged in full and answered with a 500 that reveals nothing but a request id.
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { AppError } from "../lib/errors.js";
 
@@ -66,6 +66,23 @@ export function toAppError(error: FastifyError | Error): AppError | null {
     return new AppError("VALIDATION_FAILED", "the request could not be processed as sent");
   }
   return null;
+}
+
+/**
+ * The router's own refusals (a URL with bad percent-encoding, a path segment over the length limit) are answered
+ * before any route or error handler runs; without this Fastify writes them in its own shape (Fastify option
+ * `frameworkErrors`).
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const known =
+    error.code === "FST_ERR_MAX_PARAM_LENGTH"
+      ? new AppError("VALIDATION_FAILED", "a path segment is longer than any id this service uses", {
+          issues: [{ where: "params", message: "too long" }],
+        })
+      : new AppError("VALIDATION_FAILED", "the URL is not valid (bad percent-encoding)", {
+          issues: [{ where: "url", message: "invalid" }],
+        });
+  void reply.code(known.statusCode).send(known.toJSON());
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

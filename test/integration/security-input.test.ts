@@ -1,0 +1,152 @@
+// SPEC §10: input that passes a field's schema but cannot be stored as sent is refused with a 400 naming the
+// field, and nothing is written. Each case here was a 500 or a silent alteration before src/plugins/input.ts and
+// the router's frameworkErrors (found while building the fuzzers of fuzz-bodies.test.ts).
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  addMember,
+  bearer,
+  buildTestApp,
+  createElection,
+  createUser,
+  type ElectionFixture,
+  login,
+} from "../helpers/app.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+
+let database: TestDatabase;
+let app: FastifyInstance;
+let adminToken: string;
+let committeeToken: string;
+let election: ElectionFixture;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  ({ app } = await buildTestApp(database));
+  await createUser(database.db, "admin", { isAdmin: true });
+  adminToken = await login(app, "admin");
+  election = await createElection(app, adminToken);
+  const committee = await createUser(database.db, "panitia");
+  await addMember(database.db, election.id, committee.id, "committee");
+  committeeToken = await login(app, "panitia");
+});
+
+afterAll(async () => {
+  await app?.close();
+  await database?.drop();
+});
+
+async function candidateNames(): Promise<string[]> {
+  const rows = await database.db
+    .selectFrom("candidates")
+    .select("name")
+    .where("election_id", "=", election.id)
+    .orderBy("ballot_number")
+    .execute();
+  return rows.map((r) => r.name);
+}
+
+const postJson = (url: string, raw: string | Buffer) =>
+  app.inject({
+    method: "POST",
+    url,
+    headers: { ...bearer(adminToken), "content-type": "application/json" },
+    payload: raw,
+  });
+
+describe("text that cannot be stored as sent", () => {
+  const cases: Array<[string, string]> = [
+    ["a U+0000 in a name (PostgreSQL refuses it in text: was a 500)", '"Ahmad\\u0000Fauzi"'],
+    ["a lone high surrogate (was stored silently as U+FFFD)", '"Ahmad \\ud800 Fauzi"'],
+    ["a lone low surrogate", '"\\udc00Ahmad"'],
+  ];
+  for (const [name, literal] of cases) {
+    it(`${name} is a 400 naming the field, and no candidate is added`, async () => {
+      const before = await candidateNames();
+      const response = await postJson(
+        `/elections/${election.id}/candidates`,
+        `{"ballot_number":4,"name":${literal}}`,
+      );
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({
+        error: { code: "VALIDATION_FAILED", details: { issues: [{ where: "body", path: "name" }] } },
+      });
+      expect(await candidateNames()).toEqual(before);
+    });
+  }
+
+  it("a properly paired surrogate (an emoji) is ordinary text and is kept exactly", async () => {
+    const response = await postJson(
+      `/elections/${election.id}/candidates`,
+      '{"ballot_number":4,"name":"Dewi \\ud83c\\udf3e Lestari"}',
+    );
+    expect(response.statusCode).toBe(201);
+    expect((await candidateNames()).at(-1)).toBe("Dewi 🌾 Lestari");
+  });
+
+  it("a U+0000 in an edit of the election or a new TPS is refused, and the rows stay as they were", async () => {
+    const before = await database.db.selectFrom("elections").selectAll().execute();
+    const edit = await app.inject({
+      method: "PATCH",
+      url: `/elections/${election.id}`,
+      headers: bearer(adminToken),
+      payload: { village_name: "Sungai\u0000Rengit" },
+    });
+    expect(edit.statusCode).toBe(400);
+    const tps = await app.inject({
+      method: "POST",
+      url: `/elections/${election.id}/tps`,
+      headers: bearer(adminToken),
+      payload: { code: "009", name: "TPS\u0000 9" },
+    });
+    expect(tps.statusCode).toBe(400);
+    expect(await database.db.selectFrom("elections").selectAll().execute()).toEqual(before);
+    const tpsCodes = await database.db.selectFrom("tps").select("code").execute();
+    expect(tpsCodes.map((t) => t.code)).not.toContain("009");
+  });
+
+  it("a JSON body that is not valid UTF-8 is MALFORMED_JSON, not text with replacement characters", async () => {
+    const before = await candidateNames();
+    const body = Buffer.concat([
+      Buffer.from('{"ballot_number":5,"name":"Budi '),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
+    const response = await postJson(`/elections/${election.id}/candidates`, body);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({
+      error: { code: "MALFORMED_JSON", message: "request body is not valid UTF-8" },
+    });
+    expect(await candidateNames()).toEqual(before);
+  });
+
+  it("a U+0000 in a query string is refused before the route runs (was a 500 from the roll search)", async () => {
+    const response = await app.inject({
+      method: "GET",
+      url: `/elections/${election.id}/roll?q=Ahmad%00`,
+      headers: bearer(committeeToken),
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({
+      error: { code: "VALIDATION_FAILED", details: { issues: [{ where: "querystring", path: "q" }] } },
+    });
+  });
+});
+
+describe("URLs the router refuses", () => {
+  it("a bad percent-encoding is a 400 in the error envelope, not Fastify's own shape", async () => {
+    const response = await app.inject({ method: "GET", url: "/elections/%zz", headers: bearer(adminToken) });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: { code: "VALIDATION_FAILED" } });
+  });
+
+  it("a path segment longer than the router's limit is a 400 in the error envelope (was a bare 414)", async () => {
+    const response = await app.inject({
+      method: "GET",
+      url: `/elections/${"9".repeat(300)}`,
+      headers: bearer(adminToken),
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ error: { code: "VALIDATION_FAILED" } });
+  });
+});
