@@ -21,6 +21,7 @@ import { RecordFormatError, readElectionRecord } from "../src/verify/record-file
 import { verifyElectionRecord } from "../src/verify/record-verify.js";
 import { formatRecordReport } from "../src/verify/report.js";
 import { readShareFile, recombineShareFiles, ShareError } from "../src/verify/share-file.js";
+import { progressBar } from "./lib/progress-bar.js";
 
 const USAGE = `usage: suara-verify-record <record.jsonl> [--share share.json]… [--json report.json]
 
@@ -47,36 +48,6 @@ function parseCommandLine() {
   } catch (error) {
     throw new InputError((error as Error).message);
   }
-}
-
-/** A one-line bar on stderr, redrawn at most every 100 ms; nothing when stderr is not a terminal. */
-function progressBar(total: number) {
-  const tty = process.stderr.isTTY === true;
-  let last = 0;
-  const draw = (done: number) => {
-    const width = 30;
-    const fraction = total > 0 ? Math.min(1, done / total) : 1;
-    const filled = Math.round(fraction * width);
-    const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
-    const of = total > 0 ? ` / ${total.toLocaleString("en")}` : "";
-    process.stderr.write(
-      `\r  [${bar}] ${String(Math.round(fraction * 100)).padStart(3)}%  ${done.toLocaleString("en")}${of} entries`,
-    );
-  };
-  return {
-    update(done: number) {
-      if (!tty) return;
-      const now = Date.now();
-      if (now - last < 100) return;
-      last = now;
-      draw(done);
-    },
-    finish(done: number) {
-      if (!tty) return;
-      draw(done);
-      process.stderr.write("\n");
-    },
-  };
 }
 
 async function main(): Promise<number> {
@@ -107,7 +78,7 @@ async function main(): Promise<number> {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
   const record = await readElectionRecord(lines);
   const secret = shares.length > 0 ? await recombineShareFiles(shares, record.header.tally_key) : undefined;
-  const bar = progressBar(record.claimedTreeSize);
+  const bar = progressBar(record.claimedTreeSize, "entries");
   let report: Awaited<ReturnType<typeof verifyElectionRecord>>;
   const pool = createCryptoPool(threads === undefined ? {} : { threads });
   try {
