@@ -200,7 +200,7 @@ const hostileString = fc.oneof(
     "'; DROP TABLE voters; --",
     "%00",
     "../../etc/passwd",
-    "${jndi:ldap://x}",
+    "$" + "{jndi:ldap://x}",
     "<script>alert(1)</script>",
     "",
     " ",
