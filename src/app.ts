@@ -39,7 +39,7 @@ import { loggerOptions } from "./plugins/logging.js";
 
 export interface AppOverrides {
   db: Db;
-  /** The pool under `db`: the roll importer streams COPY through one of its clients. */
+  /** The pool under `db`: the roll importer and the tally stream COPY through its clients. */
   pool: pg.Pool;
   /** The vote-log signing keys; loaded from the database (made at first start) on first use when absent. */
   logKeyring?: LogKeyring;
@@ -167,7 +167,12 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(pollingRoutes, { db, config, tokenKey: getTokenKey });
   await app.register(ballotRoutes, { db, keyring: getKeyring, tokenKey: getTokenKey });
   await app.register(resultRoutes, { db });
-  await app.register(tallyRoutes, { db, keyring: getKeyring, sessions: new TallySessions() });
+  await app.register(tallyRoutes, {
+    db,
+    pool: overrides.pool,
+    keyring: getKeyring,
+    sessions: new TallySessions(),
+  });
   await app.register(recordRoutes, { db, keyring: getKeyring });
 
   await app.ready();

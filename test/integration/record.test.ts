@@ -101,7 +101,7 @@ describe("the election record", () => {
     expect(lines).toHaveLength(1 + 8 + 40);
     expect(JSON.parse(lines[0] as string)).toMatchObject({
       type: "header",
-      format: "suara-election-record/v1",
+      format: "suara-election-record/v2",
     });
     expect(response.body).not.toMatch(/16\d{14}/);
     const file = path.join(dir, "record.jsonl");
@@ -110,7 +110,11 @@ describe("the election record", () => {
     expect(out).toMatch(/OK/);
     expect(code).toBe(0);
     const report = JSON.parse(readFileSync(`${file}.report.json`, "utf8"));
-    expect(report).toMatchObject({ ok: true, entriesChecked: 40, treeSize: 40, checkpointsChecked: 8 });
+    expect(report).toMatchObject({
+      ok: true,
+      log: { ok: true, entriesChecked: 40, treeSize: 40, checkpointsChecked: 8 },
+      result: { present: false, ok: true },
+    });
   });
 
   it("a record altered after download fails offline, naming the entry", async () => {
@@ -126,7 +130,7 @@ describe("the election record", () => {
     expect(out).toMatch(/FAILED/);
     const report = JSON.parse(readFileSync(`${file}.report.json`, "utf8"));
     expect(report.ok).toBe(false);
-    expect(report.failures.map((f: { seq: number | null }) => f.seq)).toContain(target.seq);
+    expect(report.log.failures.map((f: { seq: number | null }) => f.seq)).toContain(target.seq);
   });
 
   it("is not given to officers or to the public before certification", async () => {

@@ -14,8 +14,9 @@ import { newId } from "../../crypto/random.js";
 import type { DB, Db } from "../../db/database.js";
 import { AppError, notFound } from "../../lib/errors.js";
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
-import { COPY_SPECIAL, CsvFormatError, CsvReader, type CsvRecord } from "./csv-reader.js";
+import { CsvFormatError, CsvReader, type CsvRecord } from "./csv-reader.js";
 import { voterPartitionExists, voterPartitionName } from "./roll.partition.js";
+import { BinaryCopyBuffer, COPY_COLUMNS, uuidBytes } from "./roll-copy.js";
 import {
   type HeaderMap,
   isBlankRow,
@@ -24,7 +25,6 @@ import {
   type RollProblem,
   RowValidator,
   resolveHeader,
-  type VoterRow,
 } from "./roll-row.js";
 
 export type ImportMode = "all-or-nothing" | "partial";
@@ -67,26 +67,8 @@ export const MAX_REPORTED_PROBLEMS = 1000;
 const COPY_BUFFER_BYTES = 1024 * 1024;
 const COPY_FLUSH_BYTES = 768 * 1024;
 
-// election_id and id are the load table's defaults (PostgreSQL fills them on the core Node is not using).
-const LOAD_COLUMNS = [
-  "source_line",
-  "nik",
-  "nkk",
-  "name",
-  "birth_place",
-  "birth_date",
-  "sex",
-  "marital_status",
-  "address",
-  "dusun",
-  "rt",
-  "rw",
-  "tps_id",
-  "disability",
-  "note",
-] as const;
-/** The columns an import writes and compares; id, origin and timestamps are the row's own. */
-const DATA_COLUMNS = LOAD_COLUMNS.slice(1);
+/** The columns an import writes and compares (the load table's COPY columns but the id, which is the row's own). */
+const DATA_COLUMNS = COPY_COLUMNS.filter((c) => c !== "source_line" && c !== "id");
 const COMPARED_COLUMNS = DATA_COLUMNS.filter((c) => c !== "nik");
 
 /** The roll column each optional stored column comes from: a file without it must not erase it. */
@@ -107,25 +89,6 @@ function columnsOf(header: HeaderMap): string[] {
     const source = SOURCE_OF[c];
     return source === undefined || header.index[source] !== undefined;
   });
-}
-
-/** COPY text format: backslash, tab and line breaks escaped; NULL as \N. */
-function copyValue(value: string | null): string {
-  if (value === null) return "\\N";
-  if (!/[\\\t\n\r]/.test(value)) return value;
-  return value.replace(/[\\\t\n\r]/g, (c) =>
-    c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
-  );
-}
-
-const nullable = (value: string | null) => (value === null ? "\\N" : value);
-
-/** One COPY text line; fields are escaped only when the CSV reader saw a character that needs it. */
-function copyLine(line: number, v: VoterRow, special: boolean): string {
-  if (special) {
-    return `${line}\t${v.nik}\t${copyValue(v.nkk)}\t${copyValue(v.name)}\t${copyValue(v.birth_place)}\t${v.birth_date}\t${v.sex}\t${v.marital_status}\t${copyValue(v.address)}\t${copyValue(v.dusun)}\t${copyValue(v.rt)}\t${copyValue(v.rw)}\t${v.tps_id}\t${copyValue(v.disability)}\t${copyValue(v.note)}\n`;
-  }
-  return `${line}\t${v.nik}\t${nullable(v.nkk)}\t${v.name}\t${nullable(v.birth_place)}\t${v.birth_date}\t${v.sex}\t${v.marital_status}\t${nullable(v.address)}\t${nullable(v.dusun)}\t${nullable(v.rt)}\t${nullable(v.rw)}\t${v.tps_id}\t${nullable(v.disability)}\t${nullable(v.note)}\n`;
 }
 
 /** Resolves on `event`, rejects on the stream's error, and leaves no listener behind either way. */
@@ -260,19 +223,19 @@ export async function importRoll(
         await sql`ALTER TABLE ${sql.id(loadTable)} ALTER election_id SET DEFAULT ${sql.lit(electionId)}::uuid`.execute(
           tx,
         );
-        const copy = client.query(copyFrom(`COPY ${loadTable} (${LOAD_COLUMNS.join(", ")}) FROM STDIN`));
+        const copy = client.query(
+          copyFrom(`COPY ${loadTable} (${COPY_COLUMNS.join(", ")}) FROM STDIN (FORMAT binary)`),
+        );
         let copyError: unknown = null;
         copy.on("error", (e) => {
           copyError = e;
         });
-        // COPY lines are encoded straight into a buffer (no joined string), handed to COPY when full.
-        let out = Buffer.allocUnsafe(COPY_BUFFER_BYTES);
-        let used = 0;
+        // Tuples are encoded straight into a buffer, handed to COPY when full.
+        const out = new BinaryCopyBuffer(COPY_BUFFER_BYTES);
+        const tpsIdBytes = new Map([...ctx.tpsByCode.values()].map((id) => [id, uuidBytes(id)]));
         const flush = async () => {
-          if (used === 0) return;
-          const chunk = out.subarray(0, used);
-          out = Buffer.allocUnsafe(COPY_BUFFER_BYTES);
-          used = 0;
+          if (out.used === 0) return;
+          const chunk = out.take();
           if (copyError) throw copyError;
           if (!copy.write(chunk)) await settled(copy, "drain");
           if (copyError) throw copyError;
@@ -295,14 +258,7 @@ export async function importRoll(
               counts.rejected++;
               continue;
             }
-            const text = copyLine(line, result.voter, (flags & COPY_SPECIAL) !== 0);
-            // A UTF-16 unit never takes more than 3 bytes; grow the buffer (rarely) if the line might not fit.
-            if (used + text.length * 3 > out.length) {
-              const bigger = Buffer.allocUnsafe(out.length * 2 + text.length * 3);
-              out.copy(bigger, 0, 0, used);
-              out = bigger;
-            }
-            used += out.write(text, used);
+            out.voter(line, result.voter, tpsIdBytes.get(result.voter.tps_id) as Buffer);
             if (options.onProgress && counts.read % (options.progressEvery ?? 100_000) === 0) {
               options.onProgress({ rows: counts.read, bytes });
             }
@@ -317,7 +273,7 @@ export async function importRoll(
             if (options.maxBytes !== undefined && bytes > options.maxBytes)
               throw rollTooLarge(options.maxBytes);
             handle(reader.push(decoder.decode(buffer, { stream: true })));
-            if (used >= COPY_FLUSH_BYTES) await flush();
+            if (out.used >= COPY_FLUSH_BYTES) await flush();
           }
           handle(reader.push(decoder.decode()));
           handle(reader.end());
@@ -329,6 +285,7 @@ export async function importRoll(
           copy.destroy();
           throw new AppError("ROLL_EMPTY_FILE", "the file is empty: nothing was imported");
         }
+        out.trailer();
         await flush();
         copy.end();
         await settled(copy, "finish");
