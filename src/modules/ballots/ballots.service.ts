@@ -4,6 +4,15 @@
 // kiosk chose is the idempotency key: a retry of the same signed ballot returns the original receipt, a different
 // ballot under a used token is refused. Failed token attempts are counted per kiosk and per TPS, and guessing is
 // throttled.
+//
+// Group commit: appends to one election's log are serialised by its log head lock, held until commit, so one
+// transaction per ballot caps an election at one commit (and its round trips) at a time. Casts that arrive while
+// their election's append is running therefore wait in that election's queue and go together in the next
+// transaction: one head lock, one checkpoint signature, one commit for all of them. Each cast still has its own
+// outcome — its token redeemed exactly once with its own entry, or its own refusal — and each request is answered
+// only after the transaction holding its entry has committed. A ballot refused in a batch never fails the others.
+
+import { sql } from "kysely";
 import { canonicalBallotBytes, checkedCiphertext } from "../../crypto/ballot.js";
 import { ballotTokenHash, normalizeBallotToken } from "../../crypto/ballot-token.js";
 import { verifyEd25519 } from "../../crypto/ed25519.js";
@@ -12,7 +21,7 @@ import type { Db, Executor } from "../../db/database.js";
 import { AppError } from "../../lib/errors.js";
 import type { KioskPrincipal } from "../../plugins/auth.js";
 import type { LogKeyring } from "../log/log.keys.js";
-import { appendVotes } from "../log/log.service.js";
+import { appendToLockedHead, lockLogHead } from "../log/log.service.js";
 import { assertPollsOpen } from "../polling/polling.service.js";
 
 export interface CastInput {
@@ -137,6 +146,232 @@ async function tokenRefusal(
   return new AppError("TOKEN_EXPIRED", "this token has expired: the KPPS can issue a new one");
 }
 
+/** A cast checked on its own (signature, token form, throttle) and waiting for its election's next append. */
+interface PendingCast {
+  kiosk: KioskPrincipal;
+  input: CastInput;
+  tokenHash: Buffer;
+  hooks: CastHooks;
+  settle: (outcome: BatchOutcome) => void;
+  fail: (error: unknown) => void;
+}
+
+/** What the batch did with one cast. */
+type BatchOutcome =
+  | { kind: "appended"; receipt: Receipt }
+  | { kind: "refused"; error: AppError }
+  /** Its ballot_id is already in the log (a retry, or a reused id): the caller looks at what is there. */
+  | { kind: "ballot-id-taken" }
+  /** Another cast in this batch has the same token or ballot id: it goes in the next batch, after this one. */
+  | { kind: "deferred" };
+
+/** Most casts one transaction appends; a bigger queue is taken in several transactions, one after another. */
+export const MAX_CASTS_PER_BATCH = 200;
+
+/**
+ * One transaction for a batch of casts into one election: the election row shared (closing waits), the log
+ * head locked, ballot ids already in the log set aside, every other token redeemed in one statement (a token
+ * that does not redeem is refused with its own reason), the redeemed ballots appended under one checkpoint.
+ */
+async function appendBatch(
+  db: Db,
+  keyring: LogKeyring,
+  electionId: string,
+  casts: readonly PendingCast[],
+): Promise<BatchOutcome[]> {
+  return db.transaction().execute(async (tx) => {
+    // Shared: casts go side by side with check-ins; closing (FOR UPDATE) waits for them, and they for it.
+    const election = await tx
+      .selectFrom("elections")
+      .selectAll()
+      .where("id", "=", electionId)
+      .forShare()
+      .executeTakeFirstOrThrow();
+    assertPollsOpen(election);
+    // Holding the head, nothing else appends to this log: what is in it now stays all that is in it.
+    const head = await lockLogHead(tx, electionId);
+    const taken = new Set(
+      (
+        await tx
+          .selectFrom("log_entries")
+          .select("ballot_id")
+          .where("election_id", "=", electionId)
+          .where(
+            "ballot_id",
+            "in",
+            casts.map((c) => c.input.ballotId),
+          )
+          .execute()
+      ).map((r) => r.ballot_id),
+    );
+    const outcomes: BatchOutcome[] = casts.map(() => ({ kind: "deferred" }));
+    const seenBallots = new Set<string>();
+    const seenTokens = new Set<string>();
+    const candidates: number[] = [];
+    for (const [i, cast] of casts.entries()) {
+      if (taken.has(cast.input.ballotId)) {
+        outcomes[i] = { kind: "ballot-id-taken" };
+        continue;
+      }
+      const token = cast.tokenHash.toString("hex");
+      if (seenBallots.has(cast.input.ballotId) || seenTokens.has(token)) continue; // deferred
+      seenBallots.add(cast.input.ballotId);
+      seenTokens.add(token);
+      candidates.push(i);
+    }
+    if (candidates.length === 0) return outcomes;
+
+    // Each token redeems at most once (its row is updated once, and only from 'issued'), only at its kiosk's TPS.
+    const redeemed = new Set(
+      (
+        await sql<{ token_hash: Buffer }>`
+          UPDATE ballot_tokens AS t SET state = 'redeemed'
+          FROM unnest(
+            ${candidates.map((i) => (casts[i] as PendingCast).tokenHash)}::bytea[],
+            ${candidates.map((i) => (casts[i] as PendingCast).kiosk.tpsId)}::uuid[]
+          ) AS v(token_hash, tps_id)
+          WHERE t.election_id = ${electionId} AND t.token_hash = v.token_hash AND t.tps_id = v.tps_id
+            AND t.state = 'issued' AND t.expires_at > ${new Date()}
+          RETURNING t.token_hash`.execute(tx)
+      ).rows.map((r) => r.token_hash.toString("hex")),
+    );
+    const appending: number[] = [];
+    for (const i of candidates) {
+      const cast = casts[i] as PendingCast;
+      if (redeemed.has(cast.tokenHash.toString("hex"))) appending.push(i);
+      else
+        outcomes[i] = {
+          kind: "refused",
+          error: await tokenRefusal(tx, electionId, cast.kiosk, cast.tokenHash),
+        };
+    }
+    for (const i of appending) await (casts[i] as PendingCast).hooks.afterRedeem?.();
+    if (appending.length === 0) return outcomes;
+
+    const { appended, checkpoint } = await appendToLockedHead(
+      tx,
+      keyring,
+      head,
+      appending.map((i) => {
+        const { kiosk, input } = casts[i] as PendingCast;
+        return {
+          ballotId: input.ballotId,
+          tpsId: kiosk.tpsId,
+          kioskKeyId: kiosk.keyId,
+          ephemeralPublicKey: input.ephemeralPublicKey,
+          nonce: input.nonce,
+          ciphertext: input.ciphertext,
+          kioskSignature: input.kioskSignature,
+        };
+      }),
+    );
+    const signed = {
+      tree_size: checkpoint.size,
+      root_hash: checkpoint.rootHash.toString("base64"),
+      note: checkpoint.note,
+    };
+    for (const [n, i] of appending.entries()) {
+      const entry = appended[n] as (typeof appended)[number];
+      outcomes[i] = {
+        kind: "appended",
+        receipt: {
+          election_id: electionId,
+          seq: entry.seq,
+          ballot_id: entry.ballotId,
+          leaf_hash: entry.leafHash.toString("base64"),
+          tracking_code: entry.trackingCode,
+          checkpoint: signed,
+        },
+      };
+    }
+    return outcomes;
+  });
+}
+
+/** PostgreSQL refused something about the data (integrity, 23xxx) or the schedule (serialization, 40xxx). */
+function isDataSpecific(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && (code.startsWith("23") || code.startsWith("40"));
+}
+
+/**
+ * The queues of casts waiting for their election's log, one per election. While an election's batch runs, its
+ * new casts wait; when it commits, everything waiting goes in the next one. An election with one cast at a
+ * time gets one transaction per cast, as before; only concurrency makes batches.
+ */
+export class CastQueue {
+  private readonly waiting = new Map<string, PendingCast[]>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly maxPerBatch = MAX_CASTS_PER_BATCH,
+  ) {}
+
+  append(
+    keyring: LogKeyring,
+    kiosk: KioskPrincipal,
+    input: CastInput,
+    tokenHash: Buffer,
+    hooks: CastHooks,
+  ): Promise<BatchOutcome> {
+    return new Promise((settle, fail) => {
+      const electionId = kiosk.electionId;
+      const queue = this.waiting.get(electionId);
+      const cast = { kiosk, input, tokenHash, hooks, settle, fail };
+      if (queue) queue.push(cast);
+      else {
+        this.waiting.set(electionId, [cast]);
+        void this.drain(keyring, electionId);
+      }
+    });
+  }
+
+  /** Runs the election's batches one after another until its queue is empty; exactly one drain per election. */
+  private async drain(keyring: LogKeyring, electionId: string): Promise<void> {
+    const queue = this.waiting.get(electionId) as PendingCast[];
+    while (queue.length > 0) {
+      const batch = queue.splice(0, this.maxPerBatch);
+      const outcomes = await this.run(keyring, electionId, batch);
+      const deferred: PendingCast[] = [];
+      for (const [i, cast] of batch.entries()) {
+        const outcome = outcomes[i];
+        if (outcome instanceof Error || outcome === undefined) cast.fail(outcome);
+        else if (outcome.kind === "deferred") deferred.push(cast);
+        else cast.settle(outcome);
+      }
+      queue.unshift(...deferred);
+    }
+    this.waiting.delete(electionId);
+  }
+
+  /**
+   * One batch; its outcomes, or the error for every cast when the batch as a whole failed. A failure of the
+   * data (say, a ballot id another instance appended a moment ago) is retried cast by cast, so one bad ballot
+   * does not cost its neighbours; an election-wide refusal (closed) or an outage is everyone's answer.
+   */
+  private async run(
+    keyring: LogKeyring,
+    electionId: string,
+    batch: PendingCast[],
+  ): Promise<Array<BatchOutcome | Error>> {
+    try {
+      return await appendBatch(this.db, keyring, electionId, batch);
+    } catch (error) {
+      if (batch.length > 1 && !(error instanceof AppError) && isDataSpecific(error)) {
+        const alone: Array<BatchOutcome | Error> = [];
+        for (const cast of batch) alone.push(...(await this.run(keyring, electionId, [cast])));
+        return alone;
+      }
+      const failure = error instanceof Error ? error : new Error(String(error));
+      return batch.map(() => failure);
+    }
+  }
+}
+
+/**
+ * Casts one ballot. Checked on its own first (size, replay, kiosk signature, token form, guessing throttle), then
+ * appended through the election's queue; without a queue (a caller outside the HTTP service), in a batch of one.
+ */
 export async function castBallot(
   db: Db,
   keyring: LogKeyring,
@@ -144,6 +379,7 @@ export async function castBallot(
   kiosk: KioskPrincipal,
   input: CastInput,
   hooks: CastHooks = {},
+  queue: CastQueue = new CastQueue(db),
 ): Promise<{ receipt: Receipt; replayed: boolean }> {
   const electionId = kiosk.electionId;
   try {
@@ -176,69 +412,20 @@ export async function castBallot(
   }
   const hash = ballotTokenHash(tokenKey, electionId, canonicalToken);
 
-  try {
-    const receipt = await db.transaction().execute(async (tx) => {
-      // Shared: casts go side by side; closing (FOR UPDATE) waits for them, and they for it.
-      const election = await tx
-        .selectFrom("elections")
-        .selectAll()
-        .where("id", "=", electionId)
-        .forShare()
-        .executeTakeFirstOrThrow();
-      assertPollsOpen(election);
-      const redeemed = await tx
-        .updateTable("ballot_tokens")
-        .set({ state: "redeemed" })
-        .where("election_id", "=", electionId)
-        .where("token_hash", "=", hash)
-        .where("state", "=", "issued")
-        .where("tps_id", "=", kiosk.tpsId)
-        .where("expires_at", ">", new Date())
-        .returning("tps_id")
-        .executeTakeFirst();
-      if (!redeemed) throw await tokenRefusal(tx, electionId, kiosk, hash);
-      await hooks.afterRedeem?.();
-      const { appended, checkpoint } = await appendVotes(tx, keyring, electionId, [
-        {
-          ballotId: input.ballotId,
-          tpsId: kiosk.tpsId,
-          kioskKeyId: kiosk.keyId,
-          ephemeralPublicKey: input.ephemeralPublicKey,
-          nonce: input.nonce,
-          ciphertext: input.ciphertext,
-          kioskSignature: input.kioskSignature,
-        },
-      ]);
-      const entry = appended[0] as (typeof appended)[number];
-      return {
-        election_id: electionId,
-        seq: entry.seq,
-        ballot_id: input.ballotId,
-        leaf_hash: entry.leafHash.toString("base64"),
-        tracking_code: entry.trackingCode,
-        checkpoint: {
-          tree_size: checkpoint.size,
-          root_hash: checkpoint.rootHash.toString("base64"),
-          note: checkpoint.note,
-        },
-      };
-    });
-    return { receipt, replayed: false };
-  } catch (error) {
-    if (error instanceof AppError && error.code === "TOKEN_ALREADY_USED") {
-      // The same ballot sent twice at once: the other request redeemed the token and appended it; answer alike.
-      const raced = await existingReceipt(db, electionId, kiosk, input);
-      if (raced && raced !== "different") return { receipt: raced, replayed: true };
-    }
-    if (error instanceof AppError && error.code === "TOKEN_UNKNOWN")
-      await recordFailure(db, electionId, kiosk);
-    if ((error as { code?: string }).code === "23505") {
-      // Unique ballot_id: a concurrent cast of the same ballot id won the append.
-      const raced = await existingReceipt(db, electionId, kiosk, input);
-      if (raced === "different")
-        throw new AppError("BALLOT_ID_REUSED", "this ballot id belongs to another ballot");
-      if (raced) return { receipt: raced, replayed: true };
-    }
-    throw error;
+  const outcome = await queue.append(keyring, kiosk, input, hash, hooks);
+  if (outcome.kind === "appended") return { receipt: outcome.receipt, replayed: false };
+  if (outcome.kind === "ballot-id-taken") {
+    // The same ballot sent twice at once (the other one is in the log now), or its id reused for another.
+    const raced = await existingReceipt(db, electionId, kiosk, input);
+    if (raced && raced !== "different") return { receipt: raced, replayed: true };
+    throw new AppError("BALLOT_ID_REUSED", "this ballot id belongs to another ballot");
   }
+  const error = outcome.kind === "refused" ? outcome.error : new Error("a deferred cast was not retried");
+  if (error instanceof AppError && error.code === "TOKEN_ALREADY_USED") {
+    // The same ballot sent twice at once: the other request redeemed the token and appended it; answer alike.
+    const raced = await existingReceipt(db, electionId, kiosk, input);
+    if (raced && raced !== "different") return { receipt: raced, replayed: true };
+  }
+  if (error instanceof AppError && error.code === "TOKEN_UNKNOWN") await recordFailure(db, electionId, kiosk);
+  throw error;
 }
