@@ -50,7 +50,14 @@ export async function startSuara(env: Record<string, string>): Promise<SuaraProc
   const adminPassword = `Sim-${randomBytes(12).toString("base64url")}`;
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--max-semi-space-size=64", "--import", "tsx", "src/server.ts"],
+    // SUARA_NODE_ARGS: extra Node options for the service (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+    [
+      "--max-semi-space-size=64",
+      ...(process.env.SUARA_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+      "--import",
+      "tsx",
+      "src/server.ts",
+    ],
     {
       cwd: ROOT,
       env: {

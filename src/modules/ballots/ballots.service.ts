@@ -51,6 +51,53 @@ export interface CastHooks {
   afterRedeem?: () => void | Promise<void>;
 }
 
+interface LoggedEntry {
+  seq: number;
+  leaf: Buffer;
+  leaf_hash: Buffer;
+  tracking_code: string;
+}
+
+/** The receipt of a ballot already in the log (`entry`), if its signed contents are exactly these; else why not. */
+async function receiptOfEntry(
+  db: Executor,
+  electionId: string,
+  kiosk: KioskPrincipal,
+  input: CastInput,
+  entry: LoggedEntry,
+): Promise<Receipt | "different"> {
+  const record = decodeVoteRecord(entry.leaf);
+  const same =
+    Buffer.from(record.kioskSignature).equals(input.kioskSignature) &&
+    Buffer.from(record.kioskKeyId).equals(kiosk.keyId) &&
+    Buffer.from(record.ciphertext).equals(input.ciphertext) &&
+    Buffer.from(record.nonce).equals(input.nonce) &&
+    Buffer.from(record.ephemeralPublicKey).equals(input.ephemeralPublicKey);
+  if (!same) return "different";
+  const seq = Number(entry.seq);
+  // The checkpoint signed with the append that added it includes it (appends sign one per transaction).
+  const checkpoint = await db
+    .selectFrom("log_checkpoints")
+    .select(["tree_size", "root_hash", "note"])
+    .where("election_id", "=", electionId)
+    .where("tree_size", ">=", seq)
+    .orderBy("tree_size")
+    .limit(1)
+    .executeTakeFirstOrThrow();
+  return {
+    election_id: electionId,
+    seq,
+    ballot_id: input.ballotId,
+    leaf_hash: entry.leaf_hash.toString("base64"),
+    tracking_code: entry.tracking_code,
+    checkpoint: {
+      tree_size: checkpoint.tree_size,
+      root_hash: checkpoint.root_hash.toString("base64"),
+      note: checkpoint.note,
+    },
+  };
+}
+
 /** The receipt of a ballot already in the log, if its signed contents are exactly these; else why not. */
 async function existingReceipt(
   db: Executor,
@@ -64,51 +111,38 @@ async function existingReceipt(
     .where("election_id", "=", electionId)
     .where("ballot_id", "=", input.ballotId)
     .executeTakeFirst();
-  if (!entry) return null;
-  const record = decodeVoteRecord(entry.leaf);
-  const same =
-    Buffer.from(record.kioskSignature).equals(input.kioskSignature) &&
-    Buffer.from(record.kioskKeyId).equals(kiosk.keyId) &&
-    Buffer.from(record.ciphertext).equals(input.ciphertext) &&
-    Buffer.from(record.nonce).equals(input.nonce) &&
-    Buffer.from(record.ephemeralPublicKey).equals(input.ephemeralPublicKey);
-  if (!same) return "different";
-  // The checkpoint signed with the append that added it includes it (appends sign one per transaction).
-  const checkpoint = await db
-    .selectFrom("log_checkpoints")
-    .select(["tree_size", "root_hash", "note"])
-    .where("election_id", "=", electionId)
-    .where("tree_size", ">=", entry.seq)
-    .orderBy("tree_size")
-    .limit(1)
-    .executeTakeFirstOrThrow();
+  return entry ? receiptOfEntry(db, electionId, kiosk, input, entry) : null;
+}
+
+/**
+ * What a cast must know before it is queued, in one round trip: the entry already logged under its ballot id
+ * (a retry), and the failed token attempts in the guessing window at its kiosk and at its TPS.
+ */
+async function castPrecheck(
+  db: Db,
+  electionId: string,
+  kiosk: KioskPrincipal,
+  ballotId: string,
+): Promise<{ entry: LoggedEntry | null; kioskFailures: number; tpsFailures: number }> {
+  const since = new Date(Date.now() - GUESS_WINDOW_SECONDS * 1000);
+  const { rows } = await sql<LoggedEntry & { kiosk_failures: string; tps_failures: string }>`
+    SELECT f.kiosk_failures, f.tps_failures, e.seq, e.leaf, e.leaf_hash, e.tracking_code
+    FROM (
+      SELECT count(*) FILTER (WHERE kiosk_id = ${kiosk.kioskId}) AS kiosk_failures, count(*) AS tps_failures
+      FROM token_failures
+      WHERE election_id = ${electionId} AND tps_id = ${kiosk.tpsId} AND failed_at > ${since}
+    ) AS f
+    LEFT JOIN log_entries AS e ON e.election_id = ${electionId} AND e.ballot_id = ${ballotId}`.execute(db);
+  const row = rows[0] as (typeof rows)[number];
   return {
-    election_id: electionId,
-    seq: entry.seq,
-    ballot_id: input.ballotId,
-    leaf_hash: entry.leaf_hash.toString("base64"),
-    tracking_code: entry.tracking_code,
-    checkpoint: {
-      tree_size: checkpoint.tree_size,
-      root_hash: checkpoint.root_hash.toString("base64"),
-      note: checkpoint.note,
-    },
+    entry: row.seq === null ? null : row,
+    kioskFailures: Number(row.kiosk_failures),
+    tpsFailures: Number(row.tps_failures),
   };
 }
 
-async function assertNotGuessing(db: Db, electionId: string, kiosk: KioskPrincipal): Promise<void> {
-  const since = new Date(Date.now() - GUESS_WINDOW_SECONDS * 1000);
-  const counts = await db
-    .selectFrom("token_failures")
-    .select((eb) => [
-      eb.fn.count<string>("id").filterWhere("kiosk_id", "=", kiosk.kioskId).as("kiosk"),
-      eb.fn.count<string>("id").as("tps"),
-    ])
-    .where("election_id", "=", electionId)
-    .where("tps_id", "=", kiosk.tpsId)
-    .where("failed_at", ">", since)
-    .executeTakeFirstOrThrow();
-  if (Number(counts.kiosk) >= MAX_FAILURES_PER_KIOSK || Number(counts.tps) >= MAX_FAILURES_PER_TPS) {
+function assertNotGuessing(failures: { kioskFailures: number; tpsFailures: number }): void {
+  if (failures.kioskFailures >= MAX_FAILURES_PER_KIOSK || failures.tpsFailures >= MAX_FAILURES_PER_TPS) {
     throw new AppError(
       "TOKEN_GUESSING_THROTTLED",
       "too many unknown tokens at this kiosk or TPS: ask the KPPS to check, and wait a few minutes",
@@ -190,55 +224,50 @@ async function appendBatch(
     assertPollsOpen(election);
     // Holding the head, nothing else appends to this log: what is in it now stays all that is in it.
     const head = await lockLogHead(tx, electionId);
-    const taken = new Set(
-      (
-        await tx
-          .selectFrom("log_entries")
-          .select("ballot_id")
-          .where("election_id", "=", electionId)
-          .where(
-            "ballot_id",
-            "in",
-            casts.map((c) => c.input.ballotId),
-          )
-          .execute()
-      ).map((r) => r.ballot_id),
-    );
+    // The same token or ballot id twice in one batch: the first goes now, the others after it (next batch).
     const outcomes: BatchOutcome[] = casts.map(() => ({ kind: "deferred" }));
     const seenBallots = new Set<string>();
     const seenTokens = new Set<string>();
     const candidates: number[] = [];
     for (const [i, cast] of casts.entries()) {
-      if (taken.has(cast.input.ballotId)) {
-        outcomes[i] = { kind: "ballot-id-taken" };
-        continue;
-      }
       const token = cast.tokenHash.toString("hex");
-      if (seenBallots.has(cast.input.ballotId) || seenTokens.has(token)) continue; // deferred
-      seenBallots.add(cast.input.ballotId);
+      const ballotId = cast.input.ballotId.toLowerCase(); // as PostgreSQL prints a uuid
+      if (seenBallots.has(ballotId) || seenTokens.has(token)) continue;
+      seenBallots.add(ballotId);
       seenTokens.add(token);
       candidates.push(i);
     }
-    if (candidates.length === 0) return outcomes;
+    const pending = candidates.map((i) => casts[i] as PendingCast);
 
-    // Each token redeems at most once (its row is updated once, and only from 'issued'), only at its kiosk's TPS.
-    const redeemed = new Set(
-      (
-        await sql<{ token_hash: Buffer }>`
-          UPDATE ballot_tokens AS t SET state = 'redeemed'
-          FROM unnest(
-            ${candidates.map((i) => (casts[i] as PendingCast).tokenHash)}::bytea[],
-            ${candidates.map((i) => (casts[i] as PendingCast).kiosk.tpsId)}::uuid[]
-          ) AS v(token_hash, tps_id)
-          WHERE t.election_id = ${electionId} AND t.token_hash = v.token_hash AND t.tps_id = v.tps_id
-            AND t.state = 'issued' AND t.expires_at > ${new Date()}
-          RETURNING t.token_hash`.execute(tx)
-      ).rows.map((r) => r.token_hash.toString("hex")),
-    );
+    // One statement: which ballot ids are in the log already (their tokens are left alone), and every other
+    // token redeemed — each at most once (its row is updated once, and only from 'issued'), only at its
+    // kiosk's TPS, only unexpired.
+    const { rows } = await sql<{ taken: string | null; redeemed: Buffer | null }>`
+      WITH taken AS (
+        SELECT ballot_id FROM log_entries
+        WHERE election_id = ${electionId} AND ballot_id = ANY(${pending.map((c) => c.input.ballotId)}::uuid[])
+      ), redeemed AS (
+        UPDATE ballot_tokens AS t SET state = 'redeemed'
+        FROM unnest(
+          ${pending.map((c) => c.tokenHash)}::bytea[],
+          ${pending.map((c) => c.kiosk.tpsId)}::uuid[],
+          ${pending.map((c) => c.input.ballotId)}::uuid[]
+        ) AS v(token_hash, tps_id, ballot_id)
+        WHERE t.election_id = ${electionId} AND t.token_hash = v.token_hash AND t.tps_id = v.tps_id
+          AND t.state = 'issued' AND t.expires_at > ${new Date()}
+          AND v.ballot_id NOT IN (SELECT ballot_id FROM taken)
+        RETURNING t.token_hash
+      )
+      SELECT ballot_id::text AS taken, NULL::bytea AS redeemed FROM taken
+      UNION ALL
+      SELECT NULL, token_hash FROM redeemed`.execute(tx);
+    const taken = new Set(rows.flatMap((r) => (r.taken === null ? [] : [r.taken])));
+    const redeemed = new Set(rows.flatMap((r) => (r.redeemed === null ? [] : [r.redeemed.toString("hex")])));
     const appending: number[] = [];
     for (const i of candidates) {
       const cast = casts[i] as PendingCast;
-      if (redeemed.has(cast.tokenHash.toString("hex"))) appending.push(i);
+      if (taken.has(cast.input.ballotId.toLowerCase())) outcomes[i] = { kind: "ballot-id-taken" };
+      else if (redeemed.has(cast.tokenHash.toString("hex"))) appending.push(i);
       else
         outcomes[i] = {
           kind: "refused",
@@ -388,7 +417,8 @@ export async function castBallot(
     throw new AppError("BALLOT_MALFORMED", "the sealed ballot is not of a size this service accepts");
   }
   // A retry after a lost response: the same signed ballot gets its original receipt, nothing is added.
-  const earlier = await existingReceipt(db, electionId, kiosk, input);
+  const pre = await castPrecheck(db, electionId, kiosk, input.ballotId);
+  const earlier = pre.entry ? await receiptOfEntry(db, electionId, kiosk, input, pre.entry) : null;
   if (earlier === "different")
     throw new AppError("BALLOT_ID_REUSED", "this ballot id belongs to another ballot");
   if (earlier) return { receipt: earlier, replayed: true };
@@ -405,7 +435,7 @@ export async function castBallot(
     throw new AppError("BALLOT_SIGNATURE_INVALID", "the kiosk signature does not cover this ballot");
   }
   const canonicalToken = normalizeBallotToken(input.token);
-  await assertNotGuessing(db, electionId, kiosk);
+  assertNotGuessing(pre);
   if (canonicalToken === null) {
     await recordFailure(db, electionId, kiosk);
     throw new AppError("TOKEN_UNKNOWN", "not a ballot token (check the last symbol)");

@@ -142,9 +142,6 @@ export async function appendToLockedHead(
     appended.push({ seq, ballotId: vote.ballotId, leafHash: hash, trackingCode });
     prevHash = hash;
   }
-  await tx.insertInto("log_entries").values(entries).execute();
-  if (nodes.length > 0) await tx.insertInto("log_tree_nodes").values(nodes).execute();
-
   const rootHash = Buffer.from(range.root());
   const checkpoint: Checkpoint = {
     origin: logOrigin(keyring, electionId),
@@ -153,17 +150,22 @@ export async function appendToLockedHead(
     extensions: [],
   };
   const note = signCheckpoint(checkpoint, [checkpointSigner(keyring, electionId)]);
-  await tx
-    .insertInto("log_checkpoints")
-    .values({
-      election_id: electionId,
-      tree_size: range.size,
-      root_hash: rootHash,
-      note,
-      key_id: keyring.active.id,
-    })
-    .execute();
-  await tx
+  // One statement, one round trip, while the head is locked: the entries, the tree's new nodes, the signed
+  // checkpoint, and the head moved on (data-modifying CTEs all run, in the one snapshot, or none does).
+  let statement = tx
+    .with("entries", (db) => db.insertInto("log_entries").values(entries))
+    .with("checkpoint", (db) =>
+      db.insertInto("log_checkpoints").values({
+        election_id: electionId,
+        tree_size: range.size,
+        root_hash: rootHash,
+        note,
+        key_id: keyring.active.id,
+      }),
+    );
+  if (nodes.length > 0)
+    statement = statement.with("nodes", (db) => db.insertInto("log_tree_nodes").values(nodes));
+  await statement
     .updateTable("log_heads")
     .set({
       tree_size: range.size,
