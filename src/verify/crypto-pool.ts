@@ -11,7 +11,7 @@
 // buffer is detached from this thread by the transfer, so no copy lingers here.
 import os from "node:os";
 import { Piscina } from "piscina";
-import type { CryptoBatch, CryptoResult, CryptoWorker } from "./verifier.js";
+import type { CryptoBatch, CryptoResult, CryptoTask, CryptoWorker } from "./verifier.js";
 
 export interface CryptoPool extends CryptoWorker {
   /** Worker threads in the pool. */
@@ -47,6 +47,9 @@ export function createCryptoPool(options: CryptoPoolOptions = {}): CryptoPool {
     execArgv: [],
     // Always keep the threads for the run; the pool is closed by its owner.
     idleTimeout: Number.POSITIVE_INFINITY,
+    // A worker holds one batch at a time and keeps nothing: a small heap keeps each thread's memory small
+    // (SPEC §13 bounds the tally's RSS), whatever the election's size.
+    resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 },
   });
   // Every thread the pool starts is watched until it exits, so an owner (and a test) can see it shut down.
   const watched = new WeakSet<object>();
@@ -105,7 +108,7 @@ export async function withCryptoPool<T>(
 export function packBatch(batch: CryptoBatch): ArrayBuffer {
   let size = 4 + 1 + SECRET_BYTES;
   for (const task of batch.tasks) {
-    size += 1 + 6 * 4 + task.message.length + task.signature.length + (task.publicKey?.length ?? 0);
+    size += 1 + 6 * 4 + messageLength(task) + task.signature.length + (task.publicKey?.length ?? 0);
     if (task.sealed !== null) {
       size +=
         task.sealed.ephemeralPublicKey.length + task.sealed.nonce.length + task.sealed.ciphertext.length;
@@ -131,7 +134,15 @@ export function packBatch(batch: CryptoBatch): ArrayBuffer {
     const open = task.sealed !== null && secret !== null;
     view.setUint8(at, (task.publicKey !== null ? VERIFY : 0) | (open ? OPEN : 0));
     at += 1;
-    put(task.message);
+    if (task.message instanceof Uint8Array) put(task.message);
+    else {
+      view.setUint32(at, messageLength(task), true);
+      at += 4;
+      for (const part of task.message) {
+        bytes.set(part, at);
+        at += part.length;
+      }
+    }
     put(task.signature);
     put(task.publicKey ?? EMPTY);
     put(task.sealed?.ephemeralPublicKey ?? EMPTY);
@@ -139,6 +150,13 @@ export function packBatch(batch: CryptoBatch): ArrayBuffer {
     put(task.sealed?.ciphertext ?? EMPTY);
   }
   return buffer;
+}
+
+function messageLength(task: CryptoTask): number {
+  if (task.message instanceof Uint8Array) return task.message.length;
+  let length = 0;
+  for (const part of task.message) length += part.length;
+  return length;
 }
 
 export function unpackResults(response: ArrayBuffer, count: number): CryptoResult[] {

@@ -144,8 +144,11 @@ export interface VerificationReport {
 
 /** One entry's signature check and box opening: plain data, so it can cross a worker-thread boundary. */
 export interface CryptoTask {
-  /** canonicalBallotBytes rebuilt from the record: what the kiosk signed. */
-  message: Uint8Array;
+  /**
+   * canonicalBallotBytes rebuilt from the record: what the kiosk signed. May be given as consecutive parts (views
+   * into the leaf), which a worker lays out side by side, so that no copy is made per entry on this thread.
+   */
+  message: Uint8Array | readonly Uint8Array[];
   signature: Uint8Array;
   /** The enrolled kiosk key; null when there is none (then only the box is opened, if asked). */
   publicKey: Uint8Array | null;
@@ -200,6 +203,11 @@ export interface VerifierInput {
   batchSize?: number;
   /** Batches handed to the worker before waiting for the oldest (default 4). */
   batchesInFlight?: number;
+  /**
+   * The number of entries expected (the log's size, when known): the table of seen ballot ids is sized for it
+   * once instead of doubling on the way, which would briefly hold both tables (memory, SPEC §13). A hint only.
+   */
+  expectedEntries?: number;
   /** Failures kept in the report (default 1000); the rest are counted in `ok` and `failuresTruncated` only. */
   maxFailures?: number;
 }
@@ -211,9 +219,14 @@ export const DEFAULT_MAX_FAILURES = 1000;
 // ---------------------------------------------------------------------------------------------------------------
 // The in-process crypto worker
 
+/** The signed bytes of a task as one array. */
+export function taskMessage(task: CryptoTask): Uint8Array {
+  return task.message instanceof Uint8Array ? task.message : Buffer.concat(task.message);
+}
+
 function verifyAndOpenTask(task: CryptoTask, tallySecretKey: Uint8Array | null): CryptoResult {
   const signatureValid =
-    task.publicKey !== null && verifyEd25519(task.signature, task.message, task.publicKey);
+    task.publicKey !== null && verifyEd25519(task.signature, taskMessage(task), task.publicKey);
   const plaintext =
     task.sealed !== null && tallySecretKey !== null ? openSealedBallot(task.sealed, tallySecretKey) : null;
   return { signatureValid, plaintext };
@@ -261,11 +274,13 @@ interface PendingCheckpoints {
 
 interface Batch {
   entries: PendingEntry[];
+  /** Emptied once handed to the worker (see submit); `taskCount` keeps their number. */
   tasks: CryptoTask[];
+  taskCount: number;
 }
 
 function newBatch(): Batch {
-  return { entries: [], tasks: [] };
+  return { entries: [], tasks: [], taskCount: 0 };
 }
 
 function checkpointOnlyItem(checkpoints: PendingCheckpoints): PendingEntry {
@@ -286,7 +301,10 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
   const batchesInFlight = Math.max(1, input.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT);
 
   const tree = CompactRange.empty();
-  const ballotIds = new BallotIdSet();
+  // Load stays ≤ 1/2: room for twice the expected ids, capped so a wrong hint cannot allocate without bound.
+  const hint = Number.isFinite(input.expectedEntries) ? Math.floor(input.expectedEntries as number) : 0;
+  const expected = Math.min(Math.max(0, hint), 1 << 26);
+  const ballotIds = new BallotIdSet(Math.max(1 << 12, expected * 2 + 2));
   const checked = { checkpoints: 0 };
   let previousLeafHash: Uint8Array = genesisPrevHash();
   let previousSeq = 0;
@@ -310,6 +328,10 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
   };
   const submit = async (batch: Batch): Promise<void> => {
     const results = worker.verifyAndOpen({ tasks: batch.tasks, tallySecretKey });
+    // The worker holds the tasks now; dropping ours lets the leaves they view die young instead of being
+    // promoted with the batch and pinning their network chunks until a full collection (memory, SPEC §13).
+    batch.taskCount = batch.tasks.length;
+    batch.tasks = [];
     // Awaited in order later; until then a rejection must not surface as an unhandled one.
     results.catch(() => undefined);
     inFlight.push({ batch, results });
@@ -480,8 +502,8 @@ export interface LeafFields {
   ciphertext: Uint8Array;
   kioskSignature: Uint8Array;
   prevHash: Uint8Array;
-  /** canonicalBallotBytes of the record's ballot fields: what the kiosk signed. */
-  message: Uint8Array;
+  /** canonicalBallotBytes of the record's ballot fields, what the kiosk signed, as four consecutive parts. */
+  message: readonly Uint8Array[];
 }
 
 /**
@@ -519,16 +541,18 @@ export function readCanonicalLeaf(leaf: Uint8Array): LeafFields | null {
 
   // "suara/ballot/v1\n" ‖ election ‖ ballot ‖ tps ‖ ephemeral pk ‖ nonce ‖ u32 len ‖ ciphertext: the record's
   // own bytes in three runs (the record puts seq after the election and the kiosk key id after the TPS).
-  const message = new Uint8Array(BALLOT_DOMAIN_BYTES.length + 16 + 32 + (ciphertextEnd - EPHEMERAL_AT));
-  message.set(BALLOT_DOMAIN_BYTES, 0);
-  message.set(leaf.subarray(ELECTION_AT, SEQ_AT), BALLOT_DOMAIN_BYTES.length);
-  message.set(leaf.subarray(BALLOT_ID_OFFSET, KIOSK_KEY_ID_AT), BALLOT_DOMAIN_BYTES.length + 16);
-  message.set(leaf.subarray(EPHEMERAL_AT, ciphertextEnd), BALLOT_DOMAIN_BYTES.length + 48);
+  const electionIdBytes = leaf.subarray(ELECTION_AT, SEQ_AT);
+  const message = [
+    BALLOT_DOMAIN_BYTES,
+    electionIdBytes,
+    leaf.subarray(BALLOT_ID_OFFSET, KIOSK_KEY_ID_AT),
+    leaf.subarray(EPHEMERAL_AT, ciphertextEnd),
+  ];
 
   const bytes = Buffer.isBuffer(leaf) ? leaf : Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength);
   return {
     seq,
-    electionIdBytes: leaf.subarray(ELECTION_AT, SEQ_AT),
+    electionIdBytes,
     ballotIdBytes: leaf.subarray(BALLOT_ID_OFFSET, TPS_AT),
     tpsId: uuidOfHex(bytes.toString("hex", TPS_AT, KIOSK_KEY_ID_AT)),
     kioskKeyIdHex: bytes.toString("hex", KIOSK_KEY_ID_AT, EPHEMERAL_AT),
@@ -618,8 +642,9 @@ function checkRecord(
     );
   }
 
+  // A copy of the 16 bytes, so that the pending entry does not keep the leaf (and its chunk) alive.
   pending.ballot = ofThisElection
-    ? { ballotIdBytes: record.ballotIdBytes, tpsId: record.tpsId, authentic }
+    ? { ballotIdBytes: Uint8Array.from(record.ballotIdBytes), tpsId: record.tpsId, authentic }
     : null;
   pending.expectSignature = publicKey !== null;
   // A ballot that is already rejected is counted invalid without opening it.
@@ -648,8 +673,8 @@ function settleBatch(
   opened: boolean,
   checked: { checkpoints: number },
 ): number {
-  if (results.length !== batch.tasks.length) {
-    throw new Error(`crypto worker returned ${results.length} results for ${batch.tasks.length} tasks`);
+  if (results.length !== batch.taskCount) {
+    throw new Error(`crypto worker returned ${results.length} results for ${batch.taskCount} tasks`);
   }
   let entries = 0;
   for (const pending of batch.entries) {

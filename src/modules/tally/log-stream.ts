@@ -47,6 +47,7 @@ export async function* copyLogEntries(pool: pg.Pool, electionId: string): AsyncG
 
 /**
  * Parses PostgreSQL's binary COPY format for rows of (int8 seq, bytea leaf), chunk by chunk, in any chunking.
+ * The leaves returned are views into the chunks given, which must not be reused by the caller.
  * Format: signature ‖ int32 flags ‖ int32 extension length ‖ extension ‖ rows ‖ int16 -1; a row is int16 field
  * count ‖ per field int32 length ‖ bytes (all big-endian).
  */
@@ -93,10 +94,9 @@ export class BinaryCopyReader {
       if (length < 0) throw new Error(`log entry ${seq} has a NULL leaf`);
       const end = at + 18 + length;
       if (end > buffer.length) break;
-      // A copy, so that an entry held by the verifier does not pin the whole network chunk.
-      const leaf = Buffer.allocUnsafe(length);
-      buffer.copy(leaf, 0, at + 18, end);
-      rows.push({ seq, leaf });
+      // A view, not a copy: a chunk lives until its last entry is settled, a few chunks at a time, and one
+      // allocation per chunk instead of one per entry keeps the tally's memory flat (SPEC §13).
+      rows.push({ seq, leaf: buffer.subarray(at + 18, end) });
       at = end;
     }
     this.pending = at === buffer.length ? Buffer.alloc(0) : Buffer.from(buffer.subarray(at));

@@ -16,7 +16,7 @@ import { recombineTallySecret, wipe } from "../../crypto/tally-key.js";
 import type { Db } from "../../db/database.js";
 import { canonicalJson } from "../../lib/canonical-json.js";
 import { AppError, notFound } from "../../lib/errors.js";
-import { createCryptoPool } from "../../verify/crypto-pool.js";
+import { type CryptoPool, createCryptoPool } from "../../verify/crypto-pool.js";
 import { type ElectionCounts, type VerificationReport, verifyElectionLog } from "../../verify/verifier.js";
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
 import { getElection, tieBreakOf } from "../elections/elections.service.js";
@@ -155,8 +155,11 @@ async function runTally(
     );
     return;
   }
-  const cryptoPool = createCryptoPool();
+  let cryptoPool: CryptoPool | null = null;
   try {
+    // One worker thread per core for the signatures and boxes; shut down as soon as the log is verified.
+    const threads = createCryptoPool();
+    cryptoPool = threads;
     const head = await db
       .selectFrom("log_heads")
       .select("tree_size")
@@ -187,13 +190,14 @@ async function runTally(
       entries: copyLogEntries(pool, electionId),
       checkpoints: checkpointNotes(db, electionId),
       tally: { secretKey: secret, candidateNumbers: candidates.map((c) => c.ballot_number) },
-      cryptoWorker: cryptoPool,
-      batchesInFlight: cryptoPool.batchesInFlight,
+      expectedEntries: session.total,
+      cryptoWorker: threads,
+      batchesInFlight: threads.batchesInFlight,
       onProgress: (n) => {
         session.checked = n;
       },
     });
-    await cryptoPool.close();
+    await threads.close();
     const counts = report.counts as ElectionCounts;
     const reconciliation = await reconcile(db, electionId, counts);
     const election = await getElection(db, electionId);
@@ -266,7 +270,7 @@ async function runTally(
     throw error;
   } finally {
     wipe(secret);
-    await cryptoPool.close();
+    await cryptoPool?.close();
   }
 }
 

@@ -38,7 +38,9 @@ describe("the verifier's in-place leaf reader", () => {
       expect(fields.ciphertext).toEqual(record.ciphertext);
       expect(fields.kioskSignature).toEqual(record.kioskSignature);
       expect(fields.prevHash).toEqual(record.prevHash);
-      expect(fields.message).toEqual(canonicalBallotBytes(ballotContentOf(record)));
+      expect(Uint8Array.from(Buffer.concat(fields.message))).toEqual(
+        canonicalBallotBytes(ballotContentOf(record)),
+      );
     }
   });
 

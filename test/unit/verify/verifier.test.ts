@@ -113,6 +113,13 @@ describe("the verifier, on an untouched log", () => {
     expect(progress).toEqual([64, 128, 192, 200]);
   });
 
+  it("gives the same report whatever the expected size hint, too small, exact or far too large", async () => {
+    const reference = await verifyElectionLog(shared.input());
+    for (const expectedEntries of [1, 200, 1_000_000, -5, Number.NaN]) {
+      expect(await verifyElectionLog(shared.input({ expectedEntries }))).toEqual(reference);
+    }
+  });
+
   it("accepts checkpoints signed by a retired log key listed beside the active one", async () => {
     const retired = generateEd25519KeyPair();
     const note = shared.checkpointAt(120, { signer: ed25519NoteSigner(shared.origin, retired.secretKey) });
