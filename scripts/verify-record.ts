@@ -86,6 +86,9 @@ async function main(): Promise<number> {
       cryptoWorker: pool,
       batchesInFlight: pool.batchesInFlight,
     });
+  } catch (error) {
+    bar.abort();
+    throw error;
   } finally {
     if (secret) wipe(secret);
     await pool.close();
