@@ -13,11 +13,10 @@
 // cannot be used — unreadable record, bad share files, fewer than k shares, or shares that do not rebuild the
 // key (nothing of a share or a key is ever printed); 3 the verifier itself failed (a bug: please report it).
 import { createReadStream, readFileSync, writeFileSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { wipe } from "../src/crypto/tally-key.js";
 import { createCryptoPool } from "../src/verify/crypto-pool.js";
-import { RecordFormatError, readElectionRecord } from "../src/verify/record-file.js";
+import { RecordFormatError, readElectionRecord, recordLines } from "../src/verify/record-file.js";
 import { verifyElectionRecord } from "../src/verify/record-verify.js";
 import { formatRecordReport } from "../src/verify/report.js";
 import { readShareFile, recombineShareFiles, ShareError } from "../src/verify/share-file.js";
@@ -75,8 +74,7 @@ async function main(): Promise<number> {
     return { name, share: readShareFile(text, name) };
   });
 
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
-  const record = await readElectionRecord(lines);
+  const record = await readElectionRecord(recordLines(createReadStream(file)));
   const secret = shares.length > 0 ? await recombineShareFiles(shares, record.header.tally_key) : undefined;
   const bar = progressBar(record.claimedTreeSize, "entries");
   let report: Awaited<ReturnType<typeof verifyElectionRecord>>;
@@ -88,6 +86,9 @@ async function main(): Promise<number> {
       cryptoWorker: pool,
       batchesInFlight: pool.batchesInFlight,
     });
+  } catch (error) {
+    bar.abort();
+    throw error;
   } finally {
     if (secret) wipe(secret);
     await pool.close();

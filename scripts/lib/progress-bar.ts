@@ -10,6 +10,8 @@ export interface ProgressStream {
 export interface ProgressBar {
   update(done: number): void;
   finish(done: number): void;
+  /** Ends the bar's line, if one was drawn, so that a message can follow on its own line. */
+  abort(): void;
 }
 
 const WIDTH = 30;
@@ -23,6 +25,7 @@ export function progressBar(
 ): ProgressBar {
   const tty = stream.isTTY === true;
   let last = Number.NEGATIVE_INFINITY;
+  let drawn = false;
   const draw = (done: number) => {
     const fraction = total > 0 ? Math.min(1, done / total) : 1;
     const filled = Math.round(fraction * WIDTH);
@@ -30,6 +33,7 @@ export function progressBar(
     const of = total > 0 ? ` / ${total.toLocaleString("en")}` : "";
     const percent = String(Math.round(fraction * 100)).padStart(3);
     stream.write(`\r  [${bar}] ${percent}%  ${done.toLocaleString("en")}${of} ${what}`);
+    drawn = true;
   };
   return {
     update(done) {
@@ -41,6 +45,11 @@ export function progressBar(
       if (!tty) return;
       draw(done);
       stream.write("\n");
+      drawn = false;
+    },
+    abort() {
+      if (drawn) stream.write("\n");
+      drawn = false;
     },
   };
 }

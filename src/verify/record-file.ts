@@ -15,6 +15,8 @@ export const RECORD_FORMAT = "suara-election-record/v2";
 
 /** Lines longer than this are refused before JSON.parse sees them (an entry line is under 1 KiB). */
 export const MAX_LINE_CHARS = 1 << 20;
+/** The same bound in bytes, for the line splitter: UTF-8 is at most 4 bytes a character. */
+export const MAX_LINE_BYTES = 4 * MAX_LINE_CHARS;
 
 const uuid = z
   .string()
@@ -158,6 +160,45 @@ function validate<T>(schema: z.ZodType<T>, value: unknown, number: number, what:
   throw new RecordFormatError(
     `line ${number} is not a valid ${what}${where}: ${issue?.message ?? "invalid"}`,
   );
+}
+
+/**
+ * Splits a record file's bytes into lines (LF or CRLF), holding at most one line in memory: a file with an endless
+ * line is refused once the line passes MAX_LINE_BYTES, instead of filling memory. LF never occurs inside a UTF-8
+ * sequence, so lines are split as bytes and decoded whole.
+ */
+export async function* recordLines(chunks: AsyncIterable<Uint8Array | string>): AsyncIterable<string> {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let number = 0;
+  const take = (piece: Buffer): string => {
+    const line = pending.length === 0 ? piece : Buffer.concat([...pending, piece]);
+    pending = [];
+    pendingBytes = 0;
+    number++;
+    const end = line.length > 0 && line[line.length - 1] === 0x0d ? line.length - 1 : line.length;
+    return line.toString("utf8", 0, end);
+  };
+  const tooLong = () => new RecordFormatError(`line ${number + 1} is longer than any record line`);
+  for await (const chunk of chunks) {
+    const bytes =
+      typeof chunk === "string"
+        ? Buffer.from(chunk, "utf8")
+        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let start = 0;
+    for (let lf = bytes.indexOf(0x0a, start); lf !== -1; lf = bytes.indexOf(0x0a, start)) {
+      if (pendingBytes + (lf - start) > MAX_LINE_BYTES) throw tooLong();
+      yield take(bytes.subarray(start, lf));
+      start = lf + 1;
+    }
+    const rest = bytes.subarray(start);
+    if (pendingBytes + rest.length > MAX_LINE_BYTES) throw tooLong();
+    if (rest.length > 0) {
+      pending.push(rest);
+      pendingBytes += rest.length;
+    }
+  }
+  if (pendingBytes > 0) yield take(Buffer.alloc(0));
 }
 
 export interface ElectionRecord {

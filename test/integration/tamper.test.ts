@@ -626,6 +626,25 @@ describe("the offline verifier, on a record altered after download", () => {
     expect(report.result.approvals).toEqual({ total: 2, signed: 1, quorum: 2 });
   });
 
+  it("holds no secret of the run: no share, holder or kiosk secret key, log key, session token or NIK", () => {
+    const body = lines.join("\n");
+    const secrets = [
+      ...Object.values(run.shares),
+      ...Object.values(run.holderKeys).map((k) => k.secretKey.toString("base64")),
+      ...run.kioskKeys.map((k) => Buffer.from(k.secretKey).toString("base64")),
+      keyring.active.secretKey.toString("base64"),
+      keyring.active.secretKey.subarray(0, 32).toString("base64"),
+      ...Object.values(run.tokens),
+    ];
+    for (const secret of secrets) {
+      expect(body).not.toContain(secret);
+      expect(body).not.toContain(Buffer.from(secret, "base64").toString("hex"));
+    }
+    // addVoters gives NIKs 1607050101800001 onwards.
+    expect(body).not.toMatch(/16070501018\d{5}/);
+    expect(body).not.toMatch(/"(nik|token|password|password_hash|secret_key|share)":/i);
+  });
+
   it("refuses to recount with fewer than k shares, saying how many are needed (exit 2)", () => {
     const { code, stdout, stderr } = verifyOffline([recordFile, "--share", shareFiles[0] as string]);
     expect(code).toBe(2);

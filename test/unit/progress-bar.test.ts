@@ -34,6 +34,16 @@ describe("the progress bar", () => {
     expect(written[2]).toBe(`\r  [${"█".repeat(30)}] 100%  1,234 entries`);
   });
 
+  it("ends a drawn line when the work is aborted, and writes nothing if none was drawn", () => {
+    const { stream, written } = terminal(true);
+    progressBar(10, "entries", stream).abort();
+    expect(written).toEqual([]);
+    const bar = progressBar(10, "entries", stream);
+    bar.update(3);
+    bar.abort();
+    expect(written.at(-1)).toBe("\n");
+  });
+
   it("writes nothing when the output is not a terminal", () => {
     const { stream, written } = terminal(false);
     const bar = progressBar(10, "entries", stream);

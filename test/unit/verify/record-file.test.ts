@@ -1,7 +1,13 @@
 // The record reader (docs/record-format.md, appendix A): a v2 record's lines in their order, each strict; every
 // other file is refused with a RecordFormatError that names the line and what is wrong with it.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RecordFormatError, readElectionRecord } from "../../../src/verify/record-file.js";
+import {
+  MAX_LINE_BYTES,
+  RecordFormatError,
+  readElectionRecord,
+  recordLines,
+} from "../../../src/verify/record-file.js";
 import { asLines, buildElectionRecord } from "./record-fixture.js";
 
 const { lines } = buildElectionRecord({ ballots: 6 });
@@ -71,5 +77,39 @@ describe("the record reader", () => {
     // Decodes to the same bytes, but is not the one canonical text of them.
     padded[at("entry")] = JSON.stringify({ ...entry, leaf: `${entry.leaf}\n` });
     expect(await refusal(padded)).toMatch(/is not a valid entry at leaf: canonical base64/);
+  });
+});
+
+async function collect(chunks: Array<Uint8Array | string>): Promise<string[]> {
+  const out: string[] = [];
+  async function* source() {
+    yield* chunks;
+  }
+  for await (const line of recordLines(source())) out.push(line);
+  return out;
+}
+
+describe("the record's line splitter", () => {
+  it("gives the same lines however the bytes are chunked, with LF or CRLF, across multi-byte characters", async () => {
+    const text = `${lines.slice(0, 3).join("\r\n")}\n{"name":"Désa — Sungai Rengit 🗳"}\n\nlast line without LF`;
+    const bytes = Buffer.from(text, "utf8");
+    const expected = text.split(/\r?\n/);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.integer({ min: 1, max: bytes.length - 1 }), { maxLength: 20 }),
+        async (cuts) => {
+          const at = [0, ...[...cuts].sort((a, b) => a - b), bytes.length];
+          const chunks = at.slice(1).map((end, i) => new Uint8Array(bytes.subarray(at[i], end)));
+          expect(await collect(chunks)).toEqual(expected);
+        },
+      ),
+      { seed: 20261202, numRuns: 200 },
+    );
+  });
+
+  it("refuses a line longer than any record line without holding more of it", async () => {
+    const chunk = Buffer.alloc(1 << 20, 0x41);
+    const endless = Array.from({ length: MAX_LINE_BYTES / chunk.length + 1 }, () => chunk);
+    await expect(collect(["{}\n", ...endless])).rejects.toThrow("line 2 is longer than any record line");
   });
 });
