@@ -541,6 +541,11 @@ async function check(
 
 let routes: Array<RouteAccess & { operation: Operation }> = [];
 
+/** The tables whose fingerprint changed. */
+function after(before: Map<string, string>, now: Map<string, string>): string[] {
+  return [...now].filter(([t, h]) => before.get(t) !== h).map(([t]) => t);
+}
+
 describe("every route of the route table, fuzzed", () => {
   beforeAll(async () => {
     const doc = (await app.inject({ method: "GET", url: "/docs/json" })).json<{
@@ -647,6 +652,48 @@ describe("every route of the route table, fuzzed", () => {
       );
     }
   }, 600_000);
+
+  it("any Authorization header on any guarded route: a 401 or 403 in the envelope, never a 5xx, never a write", async () => {
+    const realToken = (headers.admin.authorization as string).slice(7);
+    const header = fc.oneof(
+      fc.string({ unit: "binary-ascii", maxLength: 200 }),
+      fc.string({ maxLength: 300 }).map((t) => `Bearer ${t}`),
+      fc
+        .tuple(fc.nat(realToken.length - 1), fc.string({ minLength: 1, maxLength: 3 }))
+        .map(([at, s]) => `Bearer ${realToken.slice(0, at)}${s}${realToken.slice(at + s.length)}`),
+      fc.constantFrom(
+        "Bearer",
+        "Bearer ",
+        `bearer ${realToken}x`,
+        `Bearer  ${realToken}.`,
+        `Bearer ${realToken} ${realToken}`,
+        `Basic ${Buffer.from("admin:x").toString("base64")}`,
+        `Bearer ${"a".repeat(8000)}`,
+        `Bearer ${realToken.split(".").slice(0, 2).join(".")}.`,
+      ),
+    );
+    const guarded = routes.filter((r) => r.access.kind !== "public");
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...guarded), header, async (route, authorization) => {
+        fc.pre(authorization !== `Bearer ${realToken}`); // a change that happens to restore the token
+        const path = route.url.replace(/:(\w+)/g, (_, name: string) =>
+          name === "electionId" ? open.id : name === "tpsId" ? (open.tpsIds[0] as string) : victimId,
+        );
+        const label = `${route.method} ${route.url} with Authorization ${JSON.stringify(authorization.slice(0, 80))}`;
+        const before = await fingerprint();
+        const response = await app.inject({
+          method: route.method as "POST",
+          url: path,
+          headers: { authorization, "content-type": "application/json" },
+          ...(route.method === "GET" || route.method === "DELETE" ? {} : { payload: "{}" }),
+        });
+        assertEnvelope(response, label);
+        expect([401, 403], `${label}: ${response.statusCode}`).toContain(response.statusCode);
+        expect([...after(before, await fingerprint())], label).toEqual([]);
+      }),
+      { seed: FUZZ_SEED + 3000, numRuns: FUZZ_RUNS * 10, endOnFailure },
+    );
+  });
 
   it("after all of it the audit chains verify, and no NIK sent in a URL reached the logs", async () => {
     for (const url of [
