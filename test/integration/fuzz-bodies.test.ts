@@ -37,6 +37,8 @@ const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? 20270314);
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 15);
 /** Shrinking replays a failure hundreds of times against the database: only when asked (FUZZ_SHRINK=1). */
 const endOnFailure = process.env.FUZZ_SHRINK !== "1";
+/** Each property runs FUZZ_RUNS cases on each of ~60 routes: its time limit grows with FUZZ_RUNS. */
+const PROPERTY_TIMEOUT = 120_000 + FUZZ_RUNS * 6_000;
 const BODY_LIMIT = 64 * 1024;
 
 let database: TestDatabase;
@@ -567,133 +569,149 @@ describe("every route of the route table, fuzzed", () => {
     );
   });
 
-  it("bodies: near-valid, arbitrary and hostile JSON never cause a 5xx or a write when refused", async () => {
-    for (const [index, route] of routes.entries()) {
-      const schema = route.operation.requestBody?.content["application/json"]?.schema;
-      if (!schema) continue;
-      const persona = personaFor(route);
-      await fc.assert(
-        fc.asyncProperty(fc.tuple(...pathArbs(route)), bodyCase(schema), async (path, body) => {
-          const label = `${route.method} ${route.url} as ${persona}, body ${body.kind}`;
-          await check(
-            route,
-            {
-              url: fillPath(route.url, path),
-              headers: { ...headers[persona], "content-type": "application/json" },
-              payload: bodyText(body),
-            },
-            label,
-            body.mustRefuse,
-          );
-        }),
-        { seed: FUZZ_SEED + index, numRuns: FUZZ_RUNS, endOnFailure },
-      );
-    }
-  }, 600_000);
-
-  it("wrong content types, broken JSON, poisoned prototypes and oversized bodies are refused cleanly", async () => {
-    for (const [index, route] of routes.entries()) {
-      if (route.method === "GET" || route.method === "DELETE") continue;
-      const persona = personaFor(route);
-      await fc.assert(
-        fc.asyncProperty(fc.tuple(...pathArbs(route)), rawBody, async (path, body) => {
-          const label = `${route.method} ${route.url} as ${persona}, ${body.kind}`;
-          const isCsvRoute = route.url.endsWith("/roll");
-          await check(
-            route,
-            {
-              url: fillPath(route.url, path),
-              headers: {
-                ...headers[persona],
-                ...(body.contentType === undefined ? {} : { "content-type": body.contentType }),
-              },
-              payload: body.payload,
-            },
-            label,
-            // Routes without a body may ignore one; the roll takes CSV (fuzzed in fuzz-roll.test.ts).
-            route.operation.requestBody !== undefined && !isCsvRoute,
-          );
-        }),
-        { seed: FUZZ_SEED + 1000 + index, numRuns: Math.max(5, Math.ceil(FUZZ_RUNS / 2)), endOnFailure },
-      );
-    }
-  }, 600_000);
-
-  it("path and query: invalid UUIDs, NIKs, hostile and repeated parameters never cause a 5xx or a write", async () => {
-    for (const [index, route] of routes.entries()) {
-      const persona = personaFor(route);
-      const query = (route.operation.parameters ?? []).filter((p) => p.in === "query");
-      const schema = route.operation.requestBody?.content["application/json"]?.schema;
-      await fc.assert(
-        fc.asyncProperty(
-          fc.tuple(...pathArbs(route)),
-          queryString(query),
-          schema ? validFor(schema) : fc.constant(undefined),
-          async (path, search, body) => {
-            for (const p of path) if (/^\d{16}$/.test(p.raw)) sentInUrls.add(p.raw);
-            for (const m of search.matchAll(/\d{16}/g)) sentInUrls.add(m[0]);
-            const label = `${route.method} ${route.url}${search} as ${persona} (path ${path.map((p) => p.raw).join(", ")})`;
+  it(
+    "bodies: near-valid, arbitrary and hostile JSON never cause a 5xx or a write when refused",
+    async () => {
+      for (const [index, route] of routes.entries()) {
+        const schema = route.operation.requestBody?.content["application/json"]?.schema;
+        if (!schema) continue;
+        const persona = personaFor(route);
+        await fc.assert(
+          fc.asyncProperty(fc.tuple(...pathArbs(route)), bodyCase(schema), async (path, body) => {
+            const label = `${route.method} ${route.url} as ${persona}, body ${body.kind}`;
             await check(
               route,
               {
-                url: `${fillPath(route.url, path)}${search}`,
-                headers: {
-                  ...headers[persona],
-                  ...(body === undefined ? {} : { "content-type": "application/json" }),
-                },
-                ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+                url: fillPath(route.url, path),
+                headers: { ...headers[persona], "content-type": "application/json" },
+                payload: bodyText(body),
               },
               label,
-              false,
+              body.mustRefuse,
             );
-          },
-        ),
-        { seed: FUZZ_SEED + 2000 + index, numRuns: FUZZ_RUNS, endOnFailure },
-      );
-    }
-  }, 600_000);
-
-  it("any Authorization header on any guarded route: a 401 or 403 in the envelope, never a 5xx, never a write", async () => {
-    const realToken = (headers.admin.authorization as string).slice(7);
-    const header = fc.oneof(
-      fc.string({ unit: "binary-ascii", maxLength: 200 }),
-      fc.string({ maxLength: 300 }).map((t) => `Bearer ${t}`),
-      fc
-        .tuple(fc.nat(realToken.length - 1), fc.string({ minLength: 1, maxLength: 3 }))
-        .map(([at, s]) => `Bearer ${realToken.slice(0, at)}${s}${realToken.slice(at + s.length)}`),
-      fc.constantFrom(
-        "Bearer",
-        "Bearer ",
-        `bearer ${realToken}x`,
-        `Bearer  ${realToken}.`,
-        `Bearer ${realToken} ${realToken}`,
-        `Basic ${Buffer.from("admin:x").toString("base64")}`,
-        `Bearer ${"a".repeat(8000)}`,
-        `Bearer ${realToken.split(".").slice(0, 2).join(".")}.`,
-      ),
-    );
-    const guarded = routes.filter((r) => r.access.kind !== "public");
-    await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...guarded), header, async (route, authorization) => {
-        fc.pre(authorization !== `Bearer ${realToken}`); // a change that happens to restore the token
-        const path = route.url.replace(/:(\w+)/g, (_, name: string) =>
-          name === "electionId" ? open.id : name === "tpsId" ? (open.tpsIds[0] as string) : victimId,
+          }),
+          { seed: FUZZ_SEED + index, numRuns: FUZZ_RUNS, endOnFailure },
         );
-        const label = `${route.method} ${route.url} with Authorization ${JSON.stringify(authorization.slice(0, 80))}`;
-        const before = await fingerprint();
-        const response = await app.inject({
-          method: route.method as "POST",
-          url: path,
-          headers: { authorization, "content-type": "application/json" },
-          ...(route.method === "GET" || route.method === "DELETE" ? {} : { payload: "{}" }),
-        });
-        assertEnvelope(response, label);
-        expect([401, 403], `${label}: ${response.statusCode}`).toContain(response.statusCode);
-        expect([...after(before, await fingerprint())], label).toEqual([]);
-      }),
-      { seed: FUZZ_SEED + 3000, numRuns: FUZZ_RUNS * 10, endOnFailure },
-    );
-  });
+      }
+    },
+    PROPERTY_TIMEOUT,
+  );
+
+  it(
+    "wrong content types, broken JSON, poisoned prototypes and oversized bodies are refused cleanly",
+    async () => {
+      for (const [index, route] of routes.entries()) {
+        if (route.method === "GET" || route.method === "DELETE") continue;
+        const persona = personaFor(route);
+        await fc.assert(
+          fc.asyncProperty(fc.tuple(...pathArbs(route)), rawBody, async (path, body) => {
+            const label = `${route.method} ${route.url} as ${persona}, ${body.kind}`;
+            const isCsvRoute = route.url.endsWith("/roll");
+            await check(
+              route,
+              {
+                url: fillPath(route.url, path),
+                headers: {
+                  ...headers[persona],
+                  ...(body.contentType === undefined ? {} : { "content-type": body.contentType }),
+                },
+                payload: body.payload,
+              },
+              label,
+              // Routes without a body may ignore one; the roll takes CSV (fuzzed in fuzz-roll.test.ts).
+              route.operation.requestBody !== undefined && !isCsvRoute,
+            );
+          }),
+          { seed: FUZZ_SEED + 1000 + index, numRuns: Math.max(5, Math.ceil(FUZZ_RUNS / 2)), endOnFailure },
+        );
+      }
+    },
+    PROPERTY_TIMEOUT,
+  );
+
+  it(
+    "path and query: invalid UUIDs, NIKs, hostile and repeated parameters never cause a 5xx or a write",
+    async () => {
+      for (const [index, route] of routes.entries()) {
+        const persona = personaFor(route);
+        const query = (route.operation.parameters ?? []).filter((p) => p.in === "query");
+        const schema = route.operation.requestBody?.content["application/json"]?.schema;
+        await fc.assert(
+          fc.asyncProperty(
+            fc.tuple(...pathArbs(route)),
+            queryString(query),
+            schema ? validFor(schema) : fc.constant(undefined),
+            async (path, search, body) => {
+              for (const p of path) if (/^\d{16}$/.test(p.raw)) sentInUrls.add(p.raw);
+              for (const m of search.matchAll(/\d{16}/g)) sentInUrls.add(m[0]);
+              const label = `${route.method} ${route.url}${search} as ${persona} (path ${path.map((p) => p.raw).join(", ")})`;
+              await check(
+                route,
+                {
+                  url: `${fillPath(route.url, path)}${search}`,
+                  headers: {
+                    ...headers[persona],
+                    ...(body === undefined ? {} : { "content-type": "application/json" }),
+                  },
+                  ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+                },
+                label,
+                false,
+              );
+            },
+          ),
+          { seed: FUZZ_SEED + 2000 + index, numRuns: FUZZ_RUNS, endOnFailure },
+        );
+      }
+    },
+    PROPERTY_TIMEOUT,
+  );
+
+  it(
+    "any Authorization header on any guarded route: a 401 or 403 in the envelope, never a 5xx, never a write",
+    async () => {
+      const realToken = (headers.admin.authorization as string).slice(7);
+      const header = fc.oneof(
+        fc.string({ unit: "binary-ascii", maxLength: 200 }),
+        fc.string({ maxLength: 300 }).map((t) => `Bearer ${t}`),
+        fc
+          .tuple(fc.nat(realToken.length - 1), fc.string({ minLength: 1, maxLength: 3 }))
+          .map(([at, s]) => `Bearer ${realToken.slice(0, at)}${s}${realToken.slice(at + s.length)}`),
+        fc.constantFrom(
+          "Bearer",
+          "Bearer ",
+          `bearer ${realToken}x`,
+          `Bearer  ${realToken}.`,
+          `Bearer ${realToken} ${realToken}`,
+          `Basic ${Buffer.from("admin:x").toString("base64")}`,
+          `Bearer ${"a".repeat(8000)}`,
+          `Bearer ${realToken.split(".").slice(0, 2).join(".")}.`,
+        ),
+      );
+      const guarded = routes.filter((r) => r.access.kind !== "public");
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...guarded), header, async (route, authorization) => {
+          fc.pre(authorization !== `Bearer ${realToken}`); // a change that happens to restore the token
+          const path = route.url.replace(/:(\w+)/g, (_, name: string) =>
+            name === "electionId" ? open.id : name === "tpsId" ? (open.tpsIds[0] as string) : victimId,
+          );
+          const label = `${route.method} ${route.url} with Authorization ${JSON.stringify(authorization.slice(0, 80))}`;
+          const before = await fingerprint();
+          const response = await app.inject({
+            method: route.method as "POST",
+            url: path,
+            headers: { authorization, "content-type": "application/json" },
+            ...(route.method === "GET" || route.method === "DELETE" ? {} : { payload: "{}" }),
+          });
+          assertEnvelope(response, label);
+          expect([401, 403], `${label}: ${response.statusCode}`).toContain(response.statusCode);
+          expect([...after(before, await fingerprint())], label).toEqual([]);
+        }),
+        { seed: FUZZ_SEED + 3000, numRuns: FUZZ_RUNS * 10, endOnFailure },
+      );
+    },
+    PROPERTY_TIMEOUT,
+  );
 
   it("after all of it the audit chains verify, and no NIK sent in a URL reached the logs", async () => {
     for (const url of [
