@@ -150,3 +150,27 @@ describe("URLs the router refuses", () => {
     expect(response.json()).toMatchObject({ error: { code: "VALIDATION_FAILED" } });
   });
 });
+
+describe("content types", () => {
+  it("a JSON route refuses text/plain with 415, even when the text is JSON (was a 400 about the shape)", async () => {
+    const before = await candidateNames();
+    const response = await app.inject({
+      method: "POST",
+      url: `/elections/${election.id}/candidates`,
+      headers: { ...bearer(adminToken), "content-type": "text/plain" },
+      payload: '{"ballot_number":5,"name":"Budi Santoso"}',
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.json()).toMatchObject({ error: { code: "UNSUPPORTED_MEDIA_TYPE" } });
+    expect(await candidateNames()).toEqual(before);
+    // The roll import still takes CSV sent as text/plain, as some spreadsheet tools send it.
+    const roll = await app.inject({
+      method: "POST",
+      url: `/elections/${election.id}/roll?dry_run=true`,
+      headers: { ...bearer(committeeToken), "content-type": "text/plain" },
+      payload:
+        "nik,nama,tanggal_lahir,jenis_kelamin,status_kawin,tps\n1607051501800001,Ahmad,1980-01-15,L,S,001\n",
+    });
+    expect(roll.statusCode, roll.body).toBe(200);
+  });
+});
