@@ -7,9 +7,10 @@
 // refusal must leave every table as it was (except what a refusal is meant to write: refused audit events,
 // the token-guessing counter, a spent kiosk challenge, a failed-login counter) and the audit chains intact.
 //
-// CI runs a fixed seed and a bounded number of runs per route. Longer runs:
-//   FUZZ_RUNS=500 FUZZ_SEED=$RANDOM npx vitest run --project integration test/integration/fuzz-bodies.test.ts
-// A failure prints the seed and the counterexample; rerun with that FUZZ_SEED to reproduce it.
+// CI runs a fixed seed and a bounded number of cases (FUZZ_RUNS, 15) per route and property. Longer runs:
+//   FUZZ_RUNS=200 FUZZ_SEED=$RANDOM npx vitest run --project integration test/integration/fuzz-bodies.test.ts
+// A failure prints the seed and the counterexample; rerun with that FUZZ_SEED to reproduce it, FUZZ_SHRINK=1 to
+// shrink it, FUZZ_TRACE=<file> to record every request's status.
 import { appendFileSync } from "node:fs";
 import fc from "fast-check";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";

@@ -6,7 +6,7 @@
 // with a rejected row, a dry run and any refusal leave the roll exactly as it was; an applied import changes the
 // roll by exactly what its report counts; every problem names a line that exists in the file.
 //
-// CI runs a fixed seed and a bounded number of runs. Longer runs:
+// CI runs a fixed seed and a bounded number of files (ten times FUZZ_RUNS: 200). Longer runs:
 //   FUZZ_RUNS=500 FUZZ_SEED=$RANDOM npx vitest run --project integration test/integration/fuzz-roll.test.ts
 import fc from "fast-check";
 import type { FastifyInstance } from "fastify";
