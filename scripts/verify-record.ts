@@ -5,7 +5,8 @@
 // consistency) and the published result (the service's signature, that it was computed over this log, that its
 // counts add up and its winner follows from them under the election's rules, the approvals and the quorum).
 // With k share files the tally key is rebuilt in memory, checked against the record's tally public key, every
-// ballot is opened and recounted and compared with the published counts, and the key is wiped.
+// ballot is opened and recounted and compared with the published counts, and the key is wiped. Signatures are
+// verified and ballots opened in a pool of worker threads, one per core (--threads to choose).
 //
 // Output: the human report on stdout, a progress bar on stderr when it is a terminal, the JSON report with
 // --json. Exit codes: 0 every check passed; 1 a check failed (the report names each failure); 2 the input
@@ -15,15 +16,18 @@ import { createReadStream, readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { wipe } from "../src/crypto/tally-key.js";
+import { createCryptoPool } from "../src/verify/crypto-pool.js";
 import { RecordFormatError, readElectionRecord } from "../src/verify/record-file.js";
 import { verifyElectionRecord } from "../src/verify/record-verify.js";
 import { formatRecordReport } from "../src/verify/report.js";
 import { readShareFile, recombineShareFiles, ShareError } from "../src/verify/share-file.js";
+import { progressBar } from "./lib/progress-bar.js";
 
 const USAGE = `usage: suara-verify-record <record.jsonl> [--share share.json]… [--json report.json]
 
   --share FILE   a tally-key holder's share file (scripts/holder-share.ts); give k of them to recount
   --json FILE    also write the report as JSON
+  --threads N    worker threads for signatures and ballots (default: every core)
 exit codes: 0 verified, 1 a check failed, 2 the input cannot be used, 3 internal error
 `;
 
@@ -37,42 +41,13 @@ function parseCommandLine() {
       options: {
         json: { type: "string" },
         share: { type: "string", multiple: true },
+        threads: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
   } catch (error) {
     throw new InputError((error as Error).message);
   }
-}
-
-/** A one-line bar on stderr, redrawn at most every 100 ms; nothing when stderr is not a terminal. */
-function progressBar(total: number) {
-  const tty = process.stderr.isTTY === true;
-  let last = 0;
-  const draw = (done: number) => {
-    const width = 30;
-    const fraction = total > 0 ? Math.min(1, done / total) : 1;
-    const filled = Math.round(fraction * width);
-    const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
-    const of = total > 0 ? ` / ${total.toLocaleString("en")}` : "";
-    process.stderr.write(
-      `\r  [${bar}] ${String(Math.round(fraction * 100)).padStart(3)}%  ${done.toLocaleString("en")}${of} entries`,
-    );
-  };
-  return {
-    update(done: number) {
-      if (!tty) return;
-      const now = Date.now();
-      if (now - last < 100) return;
-      last = now;
-      draw(done);
-    },
-    finish(done: number) {
-      if (!tty) return;
-      draw(done);
-      process.stderr.write("\n");
-    },
-  };
 }
 
 async function main(): Promise<number> {
@@ -83,6 +58,10 @@ async function main(): Promise<number> {
   }
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new InputError("give exactly one record file");
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
+    throw new InputError("--threads takes a whole number from 1 to 256");
+  }
 
   const shares = (values.share ?? []).map((name) => {
     let text: string;
@@ -99,15 +78,19 @@ async function main(): Promise<number> {
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
   const record = await readElectionRecord(lines);
   const secret = shares.length > 0 ? await recombineShareFiles(shares, record.header.tally_key) : undefined;
-  const bar = progressBar(record.claimedTreeSize);
+  const bar = progressBar(record.claimedTreeSize, "entries");
   let report: Awaited<ReturnType<typeof verifyElectionRecord>>;
+  const pool = createCryptoPool(threads === undefined ? {} : { threads });
   try {
     report = await verifyElectionRecord(record, {
       ...(secret ? { tallySecretKey: secret } : {}),
       onProgress: (n) => bar.update(n),
+      cryptoWorker: pool,
+      batchesInFlight: pool.batchesInFlight,
     });
   } finally {
     if (secret) wipe(secret);
+    await pool.close();
   }
   bar.finish(report.log.entriesChecked);
   const codes = new Map(record.header.tps.map((t) => [t.id, t.code]));

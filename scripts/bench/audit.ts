@@ -60,6 +60,10 @@ const CANDIDATES = [1, 2, 3];
 
 interface TallyResult {
   seconds: number;
+  /** Until the verifier had settled the last entry (sampled every 20 ms). */
+  verifiedSeconds: number;
+  /** CPU time of the whole process, worker threads included. */
+  cpuSeconds: number;
   maxRssMb: number;
   ok: boolean;
   ballots: number;
@@ -77,7 +81,15 @@ async function tallyChild(): Promise<void> {
   const { db, pool } = createDatabase(url, 4);
   const keyring = await loadLogKeyring(db, "suara.local");
   const sessions = new TallySessions();
+  const cpu = process.cpuUsage();
   const started = performance.now();
+  let verifiedSeconds = Number.NaN;
+  const sampler = setInterval(() => {
+    const s = sessions.get(electionId);
+    if (Number.isNaN(verifiedSeconds) && s.total > 0 && s.checked === s.total) {
+      verifiedSeconds = (performance.now() - started) / 1000;
+    }
+  }, 20);
   for (const [i, share] of shares.entries()) {
     await submitShare(
       db,
@@ -91,6 +103,8 @@ async function tallyChild(): Promise<void> {
   }
   await sessions.whenFinished(electionId);
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  clearInterval(sampler);
   const session = sessions.get(electionId);
   if (session.state !== "done") throw new Error(`the tally ended ${session.state}: ${session.failure}`);
   const result = await db
@@ -106,6 +120,8 @@ async function tallyChild(): Promise<void> {
   };
   const out: TallyResult = {
     seconds,
+    verifiedSeconds,
+    cpuSeconds: (used.user + used.system) / 1e6,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     ok: verification.ok,
     ballots: (result.counts as { ballots: number }).ballots,
@@ -189,14 +205,18 @@ async function ceilingChild(): Promise<void> {
       }),
   );
   await Promise.all(workers.map((w) => new Promise((resolve) => w.once("message", resolve))));
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const done = workers.map((w) => new Promise<number>((resolve) => w.once("message", resolve)));
   for (const w of workers) w.postMessage("go");
   const good = (await Promise.all(done)).reduce((a, b) => a + b, 0);
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   await Promise.all(workers.map((w) => w.terminate()));
   if (good !== verifications + openings) throw new Error("the ceiling's own samples failed to verify");
-  process.stdout.write(`${JSON.stringify({ seconds, threads })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ seconds, threads, cpuSeconds: (used.user + used.system) / 1e6 })}\n`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -374,7 +394,7 @@ async function main(): Promise<void> {
         throw new Error(`the tally did not verify cleanly: ${JSON.stringify(tally)}`);
       }
       process.stderr.write(`tally ${fmt(tally.seconds)} s; ceiling …\n`);
-      const ceiling = runChild<{ seconds: number; threads: number }>([
+      const ceiling = runChild<{ seconds: number; threads: number; cpuSeconds: number }>([
         "--child",
         "ceiling",
         "--verifications",
@@ -390,7 +410,10 @@ async function main(): Promise<void> {
         ceilingSeconds: ceiling.seconds,
         ceilingThreads: ceiling.threads,
       });
-      process.stderr.write(`ceiling ${fmt(ceiling.seconds)} s\n`);
+      process.stderr.write(
+        `ceiling ${fmt(ceiling.seconds)} s (CPU ${fmt(ceiling.cpuSeconds)} s); tally verified at ` +
+          `${fmt(tally.verifiedSeconds)} s, CPU ${fmt(tally.cpuSeconds)} s\n`,
+      );
     }
   } finally {
     await server.stop();

@@ -13,7 +13,7 @@
 // `--prepare library` uses the library's own prepareBallot instead.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -50,7 +50,14 @@ export async function startSuara(env: Record<string, string>): Promise<SuaraProc
   const adminPassword = `Sim-${randomBytes(12).toString("base64url")}`;
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--max-semi-space-size=64", "--import", "tsx", "src/server.ts"],
+    // SUARA_NODE_ARGS: extra Node options for the service (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+    [
+      "--max-semi-space-size=64",
+      ...(process.env.SUARA_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+      "--import",
+      "tsx",
+      "src/server.ts",
+    ],
     {
       cwd: ROOT,
       env: {
@@ -100,6 +107,32 @@ export async function startSuara(env: Record<string, string>): Promise<SuaraProc
       await exited;
     },
   };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc; null where there is no /proc. */
+export function cpuSecondsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds used so far by every process named `postgres` on this machine (the servers and their backends). */
+export function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "postgres") continue;
+    } catch {
+      continue;
+    }
+    total += cpuSecondsOf(Number(entry)) ?? 0;
+  }
+  return total;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

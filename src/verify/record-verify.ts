@@ -23,7 +23,10 @@ export interface RecordVerificationOptions {
   /** The rebuilt tally secret; with it every ballot is opened, counted and compared with the result. */
   tallySecretKey?: Uint8Array;
   onProgress?: (entriesChecked: number) => void;
+  /** Where signatures are verified and ballots opened (e.g. src/verify/crypto-pool.ts); the calling thread by default. */
   cryptoWorker?: CryptoWorker;
+  /** Batches kept in flight; a pool says how many keep its threads busy. */
+  batchesInFlight?: number;
 }
 
 export async function verifyElectionRecord(
@@ -41,6 +44,7 @@ export async function verifyElectionRecord(
     ...input,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.cryptoWorker ? { cryptoWorker: options.cryptoWorker } : {}),
+    ...(options.batchesInFlight ? { batchesInFlight: options.batchesInFlight } : {}),
   });
   const result = checkRecordResult(record.header, record.result, record.approvals, log);
   return {

@@ -180,8 +180,8 @@ export interface VerifierInput {
   logPublicKeys: Uint8Array[];
   kiosks: EnrolledKiosk[];
   tpsIds: string[];
-  /** In stored order (by seq). */
-  entries: AsyncIterable<LogEntry> | Iterable<LogEntry>;
+  /** In stored order (by seq), one by one or in pages (a page costs one await instead of one per entry). */
+  entries: AsyncIterable<LogEntry | readonly LogEntry[]> | Iterable<LogEntry | readonly LogEntry[]>;
   /**
    * Every stored checkpoint. An array may be in any order; any other iterable must yield them in ascending tree
    * size (as the database and the record file store them), so a log with a checkpoint per append streams in
@@ -342,52 +342,64 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
     const atZero = await takeCheckpoints(emptyTreeRoot);
     if (atZero !== null) batch.entries.push(checkpointOnlyItem(atZero));
 
-    for await (const entry of input.entries) {
-      const pending: PendingEntry = {
-        seq: entry.seq,
-        failures: [],
-        task: -1,
-        expectSignature: false,
-        ballot: null,
-        checkpoints: null,
-      };
-      const fail = (kind: FailureKind, message: string): void => {
-        pending.failures.push({ kind, seq: entry.seq, message });
-      };
+    for await (const item of input.entries) {
+      const page: readonly LogEntry[] = Array.isArray(item) ? item : [item as LogEntry];
+      for (const entry of page) {
+        const pending: PendingEntry = {
+          seq: entry.seq,
+          failures: [],
+          task: -1,
+          expectSignature: false,
+          ballot: null,
+          checkpoints: null,
+        };
 
-      // Seq continuity of the log as stored.
-      const expectedSeq = previousSeq + 1;
-      if (entry.seq > expectedSeq) {
-        const missing =
-          entry.seq === expectedSeq + 1 ? `seq ${expectedSeq}` : `seqs ${expectedSeq}..${entry.seq - 1}`;
-        fail("seq_gap", `seq ${entry.seq} follows seq ${previousSeq}: ${missing} missing here`);
-      } else if (entry.seq < expectedSeq) {
-        fail("seq_out_of_order", `seq ${entry.seq} comes after seq ${previousSeq}`);
-      }
-      previousSeq = Math.max(previousSeq, entry.seq);
-
-      // Hash chain and Merkle tree over the bytes exactly as stored.
-      const hash = leafHash(entry.leaf);
-      tree.append(hash);
-      const record = readLeaf(entry.leaf, fail);
-      if (record !== null) {
-        if (record.seq !== entry.seq) {
-          fail("seq_out_of_order", `entry stored as seq ${entry.seq} says it is seq ${record.seq}`);
+        // Seq continuity of the log as stored.
+        const expectedSeq = previousSeq + 1;
+        if (entry.seq > expectedSeq) {
+          const missing =
+            entry.seq === expectedSeq + 1 ? `seq ${expectedSeq}` : `seqs ${expectedSeq}..${entry.seq - 1}`;
+          failEntry(
+            pending,
+            "seq_gap",
+            `seq ${entry.seq} follows seq ${previousSeq}: ${missing} missing here`,
+          );
+        } else if (entry.seq < expectedSeq) {
+          failEntry(pending, "seq_out_of_order", `seq ${entry.seq} comes after seq ${previousSeq}`);
         }
-        if (!bytesEqual(record.prevHash, previousLeafHash)) {
-          fail("prev_hash_mismatch", "prev_hash is not the leaf hash of the entry stored before it");
+        previousSeq = Math.max(previousSeq, entry.seq);
+
+        // Hash chain and Merkle tree over the bytes exactly as stored.
+        const hash = leafHash(entry.leaf);
+        tree.append(hash);
+        const record = readLeaf(entry.leaf, pending);
+        if (record !== null) {
+          if (record.seq !== entry.seq) {
+            failEntry(
+              pending,
+              "seq_out_of_order",
+              `entry stored as seq ${entry.seq} says it is seq ${record.seq}`,
+            );
+          }
+          if (!bytesEqual(record.prevHash, previousLeafHash)) {
+            failEntry(
+              pending,
+              "prev_hash_mismatch",
+              "prev_hash is not the leaf hash of the entry stored before it",
+            );
+          }
+          checkRecord(record, entry, pending, batch, context);
         }
-        checkRecord(record, entry, pending, batch, fail, context);
-      }
-      previousLeafHash = hash;
+        previousLeafHash = hash;
 
-      if (feed.due(tree.size)) pending.checkpoints = await takeCheckpoints(() => tree.root());
+        if (feed.due(tree.size)) pending.checkpoints = await takeCheckpoints(() => tree.root());
 
-      batch.entries.push(pending);
-      if (batch.entries.length >= batchSize) {
-        const full = batch;
-        batch = newBatch();
-        await submit(full);
+        batch.entries.push(pending);
+        if (batch.entries.length >= batchSize) {
+          const full = batch;
+          batch = newBatch();
+          await submit(full);
+        }
       }
     }
     // Checkpoints beyond the end of the log: their signatures still decide whether they are the log's claims.
@@ -479,14 +491,14 @@ export interface LeafFields {
  * or length-prefixed, the bytes are the one encoding of their fields — what re-encoding would confirm. Anything
  * else goes to decodeVoteRecord, the authority, for the reason.
  */
-function readLeaf(leaf: Uint8Array, fail: (kind: FailureKind, message: string) => void): LeafFields | null {
+function readLeaf(leaf: Uint8Array, pending: PendingEntry): LeafFields | null {
   const fields = readCanonicalLeaf(leaf);
   if (fields !== null) return fields;
   try {
     decodeVoteRecord(leaf);
   } catch (error) {
     const why = error instanceof CryptoFormatError ? error.message : String(error);
-    fail("malformed_record", `entry does not decode as a v1 vote record: ${why}`);
+    failEntry(pending, "malformed_record", `entry does not decode as a v1 vote record: ${why}`);
     return null;
   }
   // Unreachable while the two agree; fail loudly rather than judge an entry by a reader that is wrong.
@@ -497,11 +509,10 @@ function readLeaf(leaf: Uint8Array, fail: (kind: FailureKind, message: string) =
 export function readCanonicalLeaf(leaf: Uint8Array): LeafFields | null {
   if (leaf.length < CIPHERTEXT_AT) return null;
   for (let i = 0; i < VOTE_DOMAIN_BYTES.length; i++) if (leaf[i] !== VOTE_DOMAIN_BYTES[i]) return null;
-  const view = new DataView(leaf.buffer, leaf.byteOffset, leaf.byteLength);
-  const high = view.getUint32(SEQ_AT, false);
-  const seq = high * 2 ** 32 + view.getUint32(SEQ_AT + 4, false);
+  const high = readWord(leaf, SEQ_AT);
+  const seq = high * 2 ** 32 + readWord(leaf, SEQ_AT + 4);
   if (high > MAX_SAFE_HIGH_WORD || seq < 1) return null;
-  const ciphertextBytes = view.getUint32(LENGTH_AT, false);
+  const ciphertextBytes = readWord(leaf, LENGTH_AT);
   if (ciphertextBytes < BOX_MAC_BYTES || ciphertextBytes > MAX_CIPHERTEXT_BYTES) return null;
   const ciphertextEnd = CIPHERTEXT_AT + ciphertextBytes;
   if (leaf.length !== ciphertextEnd + TRAILER_BYTES) return null;
@@ -514,7 +525,7 @@ export function readCanonicalLeaf(leaf: Uint8Array): LeafFields | null {
   message.set(leaf.subarray(BALLOT_ID_OFFSET, KIOSK_KEY_ID_AT), BALLOT_DOMAIN_BYTES.length + 16);
   message.set(leaf.subarray(EPHEMERAL_AT, ciphertextEnd), BALLOT_DOMAIN_BYTES.length + 48);
 
-  const bytes = Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength);
+  const bytes = Buffer.isBuffer(leaf) ? leaf : Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength);
   return {
     seq,
     electionIdBytes: leaf.subarray(ELECTION_AT, SEQ_AT),
@@ -544,23 +555,26 @@ interface RecordContext {
   open: boolean;
 }
 
+function failEntry(pending: PendingEntry, kind: FailureKind, message: string): void {
+  pending.failures.push({ kind, seq: pending.seq, message });
+}
+
 /** Every per-record check that needs no signature: election, seq, kiosk, TPS, ballot id; queues the crypto. */
 function checkRecord(
   record: LeafFields,
   entry: LogEntry,
   pending: PendingEntry,
   batch: Batch,
-  fail: (kind: FailureKind, message: string) => void,
   context: RecordContext,
 ): void {
   let authentic = true;
   const ofThisElection = bytesEqual(record.electionIdBytes, context.electionIdBytes);
   if (!ofThisElection) {
-    fail("wrong_election", `entry belongs to election ${bytesToUuid(record.electionIdBytes)}`);
+    failEntry(pending, "wrong_election", `entry belongs to election ${bytesToUuid(record.electionIdBytes)}`);
   }
   if (!context.tpsIds.has(record.tpsId)) {
     authentic = false;
-    fail("unknown_tps", `TPS ${record.tpsId} is not a TPS of this election`);
+    failEntry(pending, "unknown_tps", `TPS ${record.tpsId} is not a TPS of this election`);
   }
 
   const keyIdHex = record.kioskKeyIdHex;
@@ -568,7 +582,7 @@ function checkRecord(
   let publicKey: Uint8Array | null = null;
   if (enrolments === undefined) {
     authentic = false;
-    fail("unknown_kiosk", `kiosk key ${keyIdHex} is not enrolled`);
+    failEntry(pending, "unknown_kiosk", `kiosk key ${keyIdHex} is not enrolled`);
   } else {
     const first = enrolments[0] as EnrolledKiosk;
     publicKey = first.publicKey;
@@ -576,20 +590,29 @@ function checkRecord(
     if (atTps === undefined) {
       authentic = false;
       const where = enrolments.map((kiosk) => kiosk.tpsId).join(", ");
-      fail("kiosk_wrong_tps", `kiosk ${keyIdHex} is enrolled for TPS ${where}, not ${record.tpsId}`);
+      failEntry(
+        pending,
+        "kiosk_wrong_tps",
+        `kiosk ${keyIdHex} is enrolled for TPS ${where}, not ${record.tpsId}`,
+      );
     } else {
       // The larger of the two seqs: a rewritten seq field cannot move an entry back before the revocation.
       const position = Math.max(entry.seq, record.seq);
       if (atTps.revokedAtLogSize !== null && position > atTps.revokedAtLogSize) {
         authentic = false;
-        fail("kiosk_revoked", `kiosk ${keyIdHex} was revoked at log size ${atTps.revokedAtLogSize}`);
+        failEntry(
+          pending,
+          "kiosk_revoked",
+          `kiosk ${keyIdHex} was revoked at log size ${atTps.revokedAtLogSize}`,
+        );
       }
     }
   }
 
   if (!context.ballotIds.add(record.ballotIdBytes)) {
     authentic = false;
-    fail(
+    failEntry(
+      pending,
       "duplicate_ballot_id",
       `ballot_id ${bytesToUuid(record.ballotIdBytes)} already appeared earlier in the log`,
     );

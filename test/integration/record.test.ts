@@ -117,6 +117,19 @@ describe("the election record", () => {
     });
   });
 
+  it("verifies through the package's bin (npx suara-verify-record) as through npm run", () => {
+    const bin = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).bin["suara-verify-record"];
+    const result = spawnSync(process.execPath, [bin, path.join(dir, "record.jsonl")], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^Election record verification: OK\n/);
+    expect(result.stdout).toContain("Published result: none in the record");
+  });
+
   it("a record altered after download fails offline, naming the entry", async () => {
     const body = readFileSync(path.join(dir, "record.jsonl"), "utf8").trim().split("\n");
     const target = JSON.parse(body[1 + 8 + 16] as string);

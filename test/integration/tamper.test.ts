@@ -534,6 +534,10 @@ describe("the service's verifier, after an intruder rewrote the database", () =>
         };
         expect(verification.ok).toBe(false);
         expect(verification.failures).toContainEqual(located(tamper.expect));
+        // The service's check of the stored election, without the key, names it too.
+        const again = await verifyStoredElection(database.db, keyring, run.election.id);
+        expect(again.ok).toBe(false);
+        expect(again.log.failures).toContainEqual(located(tamper.expect));
       } else {
         // The stored result, checked by the service with the tally key rebuilt from two holders' shares.
         const shares = [run.committee[0] as string, run.witness].map((h) =>

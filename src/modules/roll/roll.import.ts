@@ -17,6 +17,7 @@ import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
 import { CsvFormatError, CsvReader, type CsvRecord } from "./csv-reader.js";
 import { voterPartitionExists, voterPartitionName } from "./roll.partition.js";
 import { BinaryCopyBuffer, COPY_COLUMNS, uuidBytes } from "./roll-copy.js";
+import { FastRowEncoder, RollInput } from "./roll-fast-path.js";
 import {
   type HeaderMap,
   isBlankRow,
@@ -183,7 +184,7 @@ export async function importRoll(
   pool: pg.Pool,
   actor: Actor,
   electionId: string,
-  input: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
+  source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   options: ImportOptions,
 ): Promise<ImportReport> {
   const ctx = await loadContext(db, electionId);
@@ -242,12 +243,19 @@ export async function importRoll(
         };
 
         // Rows are handled synchronously, a chunk of input at a time; COPY is written (and its backpressure
-        // awaited) once per chunk, not once per row.
+        // awaited) once per chunk, not once per row. Most rows take the fast path (roll-fast-path.ts) and are
+        // encoded from their bytes; the others, and the header, come here from the CSV reader.
+        const progress = () => {
+          if (options.onProgress && counts.read % (options.progressEvery ?? 100_000) === 0) {
+            options.onProgress({ rows: counts.read, bytes });
+          }
+        };
         const handle = (records: CsvRecord[]) => {
           for (const { line, fields, flags } of records) {
             if (validator === null) {
               header = readHeader(line, fields, problems);
               validator = new RowValidator(header, ctx);
+              input.fast = new FastRowEncoder(header, ctx, (reader.delimiter as string).charCodeAt(0));
               continue;
             }
             if (isBlankRow(fields)) continue;
@@ -259,24 +267,24 @@ export async function importRoll(
               continue;
             }
             out.voter(line, result.voter, tpsIdBytes.get(result.voter.tps_id) as Buffer);
-            if (options.onProgress && counts.read % (options.progressEvery ?? 100_000) === 0) {
-              options.onProgress({ rows: counts.read, bytes });
-            }
+            progress();
           }
         };
+        const input = new RollInput(reader, options.encoding, out, handle, () => {
+          counts.read++;
+          progress();
+        });
 
-        const decoder = new TextDecoder(options.encoding, { fatal: true });
         try {
-          for await (const chunk of input) {
+          for await (const chunk of source) {
             const buffer = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
             bytes += buffer.length;
             if (options.maxBytes !== undefined && bytes > options.maxBytes)
               throw rollTooLarge(options.maxBytes);
-            handle(reader.push(decoder.decode(buffer, { stream: true })));
+            input.push(buffer);
             if (out.used >= COPY_FLUSH_BYTES) await flush();
           }
-          handle(reader.push(decoder.decode()));
-          handle(reader.end());
+          input.end();
         } catch (error) {
           copy.destroy();
           throw translateInputError(error, options);

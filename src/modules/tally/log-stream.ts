@@ -11,10 +11,11 @@ import type { LogEntry } from "../../verify/verifier.js";
 const COPY_SIGNATURE = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00]);
 
 /**
- * Every entry of the election's log in seq order, as `{ seq, leaf }` with the leaf's bytes exactly as stored.
- * Takes a client from `pool` for the duration and gives it back however the iteration ends.
+ * Every entry of the election's log in seq order, as `{ seq, leaf }` with the leaf's bytes exactly as stored,
+ * in pages (the rows each network chunk completes; the verifier takes pages as they are). Takes a client from
+ * `pool` for the duration and gives it back however the iteration ends.
  */
-export async function* copyLogEntries(pool: pg.Pool, electionId: string): AsyncGenerator<LogEntry> {
+export async function* copyLogEntries(pool: pg.Pool, electionId: string): AsyncGenerator<LogEntry[]> {
   const client = await pool.connect();
   let failed = false;
   try {
@@ -25,7 +26,8 @@ export async function* copyLogEntries(pool: pg.Pool, electionId: string): AsyncG
     const reader = new BinaryCopyReader();
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        yield* reader.push(chunk);
+        const rows = reader.push(chunk);
+        if (rows.length > 0) yield rows;
       }
     } catch (error) {
       failed = true;
@@ -92,8 +94,8 @@ export class BinaryCopyReader {
       const end = at + 18 + length;
       if (end > buffer.length) break;
       // A copy, so that an entry held by the verifier does not pin the whole network chunk.
-      const leaf = new Uint8Array(length);
-      leaf.set(buffer.subarray(at + 18, end));
+      const leaf = Buffer.allocUnsafe(length);
+      buffer.copy(leaf, 0, at + 18, end);
       rows.push({ seq, leaf });
       at = end;
     }

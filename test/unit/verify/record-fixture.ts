@@ -50,7 +50,8 @@ export function buildElectionRecord(options: { ballots?: number } = {}): Synthet
       code: `00${i + 1}`,
       name: `TPS ${i + 1}`,
       area: `Dusun ${i + 1}`,
-      registered: 100,
+      // Room on the roll for every ballot of the log, whatever its size.
+      registered: ballots + 2,
       dpk: 2,
     })),
     kiosks: election.kiosks.map((k) => ({
@@ -85,7 +86,7 @@ export function buildElectionRecord(options: { ballots?: number } = {}): Synthet
       const n = perTps[id]?.ballots ?? 0;
       return {
         tps_id: id,
-        registered: 98,
+        registered: ballots,
         dpk: 2,
         checked_in: n,
         tokens_issued: n,

@@ -1,8 +1,9 @@
 // Issue #7: the record file reader and verifier, fuzzed (fast-check, fixed seed, bounded runs). Whatever bytes a
 // record file holds, reading and verifying it ends in a RecordFormatError naming a line, or in a report — never
 // in any other exception. And whatever is changed in the parts a witness relies on — the entries, the checkpoint
-// notes, the signed result and its signature, the approvals' signatures, or where the file ends — the report
-// never passes.
+// notes, the signed result and its signature, the approvals' signatures, the header's election id, origin, log
+// key, kiosk keys, TPS and revocations and tie-break rules, or where the file ends — the report never passes.
+// (What the record does not prove, e.g. candidates' names, is listed in docs/record-format.md, appendix A.)
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RecordFormatError, readElectionRecord } from "../../../src/verify/record-file.js";
@@ -34,6 +35,28 @@ const RESULT_LINE = lineIndex((line) => line.startsWith('{"type":"result"'))[0] 
 const SIGNED_APPROVAL = lineIndex(
   (line) => line.includes('"type":"approval"') && !line.includes('"signature":null'),
 )[0] as number;
+
+type Header = {
+  election: { id: string; tie_break: { area_unit: string } };
+  origin: string;
+  log_public_keys: string[];
+  kiosks: Array<{ public_key: string; tps_id: string; revoked_at_log_size: number | null }>;
+  tps: Array<{ id: string }>;
+};
+const otherKey = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
+const HEADER_CHANGES: Array<(header: Header, n: number) => void> = [
+  (h) => (h.election.id = crypto.randomUUID()),
+  (h, n) => (h.origin = `${h.origin}${"x".repeat(1 + (n % 3))}`),
+  (h) => (h.log_public_keys = [otherKey()]),
+  (h, n) => ((h.kiosks[n % h.kiosks.length] as Header["kiosks"][number]).public_key = otherKey()),
+  (h, n) => {
+    const kiosk = h.kiosks[n % h.kiosks.length] as Header["kiosks"][number];
+    kiosk.tps_id = (h.tps.find((t) => t.id !== kiosk.tps_id) as { id: string }).id;
+  },
+  // Revoked before the kiosk's last entry (each kiosk signs every third one), so the revocation bites.
+  (h, n) => ((h.kiosks[n % h.kiosks.length] as Header["kiosks"][number]).revoked_at_log_size = n % 3),
+  (h) => (h.election.tie_break.area_unit = "area"),
+];
 
 /** Replaces one character of `text` at `at` (modulo its length) with `char`, which differs from it. */
 function changeChar(text: string, at: number, char: string): string {
@@ -97,7 +120,7 @@ describe("the record reader and verifier, fuzzed", () => {
     );
   });
 
-  it("never pass a record whose entries, checkpoint notes, signed result, signatures or end were changed", async () => {
+  it("never pass a record whose entries, checkpoint notes, signed result, signatures, header keys or end changed", async () => {
     const base64ish = fc.constantFrom(
       ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="{}:, \n',
     );
@@ -135,6 +158,13 @@ describe("the record reader and verifier, fuzzed", () => {
       fc
         .tuple(fc.nat(), base64ish)
         .map(([at, char]) => changeMember(record.lines, SIGNED_APPROVAL, "signature", at, char)),
+      // A field of the header that the checks rest on: the election, the log's origin and keys, a kiosk's key,
+      // TPS or revocation, the tie-break rules.
+      fc.tuple(fc.constantFrom(...HEADER_CHANGES), fc.nat()).map(([change, n]) => {
+        const header = JSON.parse(record.lines[0] as string);
+        change(header, n);
+        return `${[JSON.stringify(header), ...record.lines.slice(1)].join("\n")}\n`;
+      }),
       // The file cut short anywhere before its last character of content.
       fc.nat().map((at) => TEXT.slice(0, at % (TEXT.length - 1))),
     );

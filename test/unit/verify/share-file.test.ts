@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tallyKeyPairFromSecretKey } from "../../../src/crypto/sealed-ballot.js";
 import { generateHolderKeyPair, runTallyKeyCeremony } from "../../../src/crypto/tally-key.js";
@@ -103,6 +104,30 @@ describe("share files", () => {
     expect(() => readShareFile("{", "x.json")).toThrow("x.json is not a share file (not JSON)");
     expect(() => readShareFile(JSON.stringify({ format: "suara-tally-share/v1" }), "y.json")).toThrow(
       /y.json is not a suara-tally-share\/v1 file/,
+    );
+  });
+
+  it("are read strictly: any text gives a share file or a ShareError, never another exception", () => {
+    const good = JSON.stringify(files[0]?.share);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc.tuple(fc.nat(), fc.string({ maxLength: 3 })).map(([i, junk]) => {
+            const at = i % good.length;
+            return `${good.slice(0, at)}${junk}${good.slice(at + 1)}`;
+          }),
+        ),
+        (text) => {
+          try {
+            expect(readShareFile(text, "f.json").format).toBe("suara-tally-share/v1");
+          } catch (error) {
+            expect(error).toBeInstanceOf(ShareError);
+          }
+        },
+      ),
+      { seed: 20261202, numRuns: 300 },
     );
   });
 
