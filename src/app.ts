@@ -33,7 +33,7 @@ import { TallySessions } from "./modules/tally/tally.service.js";
 import { authRoutes, userRoutes } from "./modules/users/users.routes.js";
 import { type Access, PUBLIC } from "./plugins/access.js";
 import authPlugin from "./plugins/auth.js";
-import { frameworkErrors, registerErrorHandling } from "./plugins/errors.js";
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from "./plugins/errors.js";
 import inputPlugin from "./plugins/input.js";
 import { loggerOptions } from "./plugins/logging.js";
 
@@ -71,6 +71,7 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
     genReqId: () => newId(),
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

@@ -3,7 +3,7 @@
 // and lone UTF-16 surrogates (a "\ud800" escape in JSON), which the driver would store silently replaced by
 // U+FFFD, as it would bytes that are not UTF-8 — an altered name on the roll or in the minutes is worse than a
 // refusal. So a JSON body must be valid UTF-8, and no string (nor key) of a body, query or path may hold either;
-// the refusal names where it found it.
+// the refusal names where it found it. JSON routes take JSON only.
 import { isUtf8 } from "node:buffer";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
@@ -72,6 +72,10 @@ async function inputPlugin(app: FastifyInstance): Promise<void> {
     }
     parseJson(request, bytes.toString("utf8"), done);
   });
+  // Fastify also takes text/plain by default, handing JSON routes a string they then call the wrong shape:
+  // without it such a body is 415 UNSUPPORTED_MEDIA_TYPE, as any other type is. (The roll import declares
+  // its own CSV types, text/plain among them.)
+  app.removeContentTypeParser("text/plain");
   app.addHook("preValidation", async (request) => refuseUnstorable(request));
 }
 

@@ -1,6 +1,7 @@
 // SPEC §10: input that passes a field's schema but cannot be stored as sent is refused with a 400 naming the
 // field, and nothing is written. Each case here was a 500 or a silent alteration before src/plugins/input.ts and
 // the router's frameworkErrors (found while building the fuzzers of fuzz-bodies.test.ts).
+import net from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -16,6 +17,7 @@ import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
 
 let database: TestDatabase;
 let app: FastifyInstance;
+let baseUrl: string;
 let adminToken: string;
 let committeeToken: string;
 let election: ElectionFixture;
@@ -23,6 +25,7 @@ let election: ElectionFixture;
 beforeAll(async () => {
   database = await createTestDatabase();
   ({ app } = await buildTestApp(database));
+  baseUrl = await app.listen({ host: "127.0.0.1", port: 0 });
   await createUser(database.db, "admin", { isAdmin: true });
   adminToken = await login(app, "admin");
   election = await createElection(app, adminToken);
@@ -148,5 +151,63 @@ describe("URLs the router refuses", () => {
     });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toMatchObject({ error: { code: "VALIDATION_FAILED" } });
+  });
+});
+
+describe("content types", () => {
+  it("a JSON route refuses text/plain with 415, even when the text is JSON (was a 400 about the shape)", async () => {
+    const before = await candidateNames();
+    const response = await app.inject({
+      method: "POST",
+      url: `/elections/${election.id}/candidates`,
+      headers: { ...bearer(adminToken), "content-type": "text/plain" },
+      payload: '{"ballot_number":5,"name":"Budi Santoso"}',
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.json()).toMatchObject({ error: { code: "UNSUPPORTED_MEDIA_TYPE" } });
+    expect(await candidateNames()).toEqual(before);
+    // The roll import still takes CSV sent as text/plain, as some spreadsheet tools send it.
+    const roll = await app.inject({
+      method: "POST",
+      url: `/elections/${election.id}/roll?dry_run=true`,
+      headers: { ...bearer(committeeToken), "content-type": "text/plain" },
+      payload:
+        "nik,nama,tanggal_lahir,jenis_kelamin,status_kawin,tps\n1607051501800001,Ahmad,1980-01-15,L,S,001\n",
+    });
+    expect(roll.statusCode, roll.body).toBe(200);
+  });
+});
+
+describe("requests Node's HTTP parser cannot read", () => {
+  /** Writes raw bytes to the listening service and returns what comes back before it closes the socket. */
+  async function raw(bytes: string): Promise<{ status: number; body: unknown }> {
+    const { port } = new URL(baseUrl);
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), "127.0.0.1", () => socket.write(bytes));
+      let received = "";
+      socket.on("data", (chunk) => {
+        received += chunk.toString("utf8");
+      });
+      socket.on("close", () => resolve(received));
+      socket.on("error", reject);
+    });
+    const [head = "", body = ""] = text.split("\r\n\r\n");
+    return { status: Number(head.split(" ")[1]), body: JSON.parse(body) };
+  }
+
+  it("garbage instead of HTTP is a 400 in the error envelope (was Fastify's own shape)", async () => {
+    const answer = await raw("HELLO THERE\r\n\r\n");
+    expect(answer).toEqual({
+      status: 400,
+      body: { error: { code: "VALIDATION_FAILED", message: "malformed HTTP request" } },
+    });
+  });
+
+  it("headers over Node's size limit are a 431 in the error envelope", async () => {
+    const answer = await raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    expect(answer).toEqual({
+      status: 431,
+      body: { error: { code: "HEADERS_TOO_LARGE", message: "request headers too large" } },
+    });
   });
 });
