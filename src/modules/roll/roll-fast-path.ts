@@ -82,7 +82,7 @@ export class FastRowEncoder {
   private readonly region: Uint8Array;
   private readonly votingYear: number;
   private readonly votingMonthDay: number;
-  private readonly tpsByKey = new Map<number, Buffer>();
+  private readonly tpsByKey = new Map<number, { id: string; bytes: Buffer; used: boolean }>();
   /** Field boundaries of the line being looked at: field k is [starts[k], ends[k]). */
   private readonly starts: Int32Array;
   private readonly ends: Int32Array;
@@ -91,7 +91,7 @@ export class FastRowEncoder {
   private days = 0;
   private sexCode = 0;
   private maritalCode = 0;
-  private tpsId: Buffer = Buffer.alloc(16);
+  private rowTps: { id: string; bytes: Buffer; used: boolean } | undefined;
   private disabilityIsNull = false;
   private lineBytes = 0;
   /** Whether the line check() last declined has a quote (then the CSV reader's record may span lines). */
@@ -123,7 +123,7 @@ export class FastRowEncoder {
     this.votingMonthDay = Number(ctx.votingDay.slice(5, 7)) * 100 + Number(ctx.votingDay.slice(8, 10));
     for (const [code, id] of ctx.tpsByCode) {
       const key = packCode(code);
-      if (key !== null) this.tpsByKey.set(key, uuidBytes(id));
+      if (key !== null) this.tpsByKey.set(key, { id, bytes: uuidBytes(id), used: false });
     }
     this.starts = new Int32Array(this.fieldCount + 1);
     this.ends = new Int32Array(this.fieldCount + 1);
@@ -249,9 +249,8 @@ export class FastRowEncoder {
       if (to - from < 1 || to - from > MAX_PACKED_CODE) return false;
       let key = 0;
       for (let k = from; k < to; k++) key = key * 256 + (src[k] as number);
-      const id = this.tpsByKey.get(key);
-      if (id === undefined) return false;
-      this.tpsId = id;
+      this.rowTps = this.tpsByKey.get(key);
+      if (this.rowTps === undefined) return false;
     }
 
     // Optional text: empty, or with nothing to trim and within its length.
@@ -313,10 +312,17 @@ export class FastRowEncoder {
     this.optional(out, this.dusun);
     this.optional(out, this.rt);
     this.optional(out, this.rw);
-    out.bytes(this.tpsId, 0, 16);
+    const tps = this.rowTps as { bytes: Buffer; used: boolean };
+    out.bytes(tps.bytes, 0, 16);
+    tps.used = true;
     if (this.disabilityIsNull) out.null();
     else this.optional(out, this.disability);
     this.optional(out, this.note);
+  }
+
+  /** The TPS of the rows this path wrote. */
+  usedTps(): string[] {
+    return [...this.tpsByKey.values()].filter((t) => t.used).map((t) => t.id);
   }
 
   private optional(out: BinaryCopyBuffer, index: number): void {
