@@ -47,6 +47,7 @@ const { values } = parseArgs({
     "kiosks-per-election": { type: "string", default: "4" },
     "many-per-kiosk": { type: "string", default: "300" },
     warmup: { type: "string", default: "1" },
+    transport: { type: "string", default: "http" },
     "no-docs": { type: "boolean", default: false },
   },
 });
@@ -57,6 +58,7 @@ const ELECTIONS = Number(values.elections);
 const KIOSKS_PER_ELECTION = Number(values["kiosks-per-election"]);
 const MANY_PER_KIOSK = Number(values["many-per-kiosk"]);
 const WARMUP = Number(values.warmup);
+const TRANSPORT = values.transport === "fetch" ? "fetch" : "http";
 const CHECK_INS = ONE_KIOSKS * ONE_PER_KIOSK + ELECTIONS * KIOSKS_PER_ELECTION * MANY_PER_KIOSK;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -83,11 +85,14 @@ interface CpuMark {
   kiosks: number;
 }
 
+/** The embedded PostgreSQL's postmaster, whose processes are the bench's database; unknown with DATABASE_URL. */
+let postmasterPid: number | undefined;
+
 function cpuMark(servicePid: number): CpuMark {
   const own = process.cpuUsage();
   return {
     service: cpuSecondsOf(servicePid) ?? Number.NaN,
-    postgres: postgresCpuSeconds(),
+    postgres: postgresCpuSeconds(postmasterPid),
     kiosks: (own.user + own.system) / 1e6,
   };
 }
@@ -271,6 +276,9 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), "suara-bench-cast-"));
   try {
     const url = await server.freshDatabase("suara_bench_cast");
+    const pidFile = path.join(server.dir, "pg", "postmaster.pid");
+    if (server.embedded && existsSync(pidFile))
+      postmasterPid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
     const suara = await startSuara({
       DATABASE_URL: url,
       TOKEN_TTL_SECONDS: "7200",
@@ -292,6 +300,7 @@ async function main(): Promise<void> {
         tpsSize: [size(ONE_PER_KIOSK), size(ONE_PER_KIOSK)],
         kiosksPerTps: 1,
         seed: 1,
+        transport: TRANSPORT,
       });
       log(`one election set up in ${fmt((performance.now() - started) / 1000, 1)} s`);
       await checkInVoters(api, single, ONE_PER_KIOSK, 16);
@@ -305,6 +314,7 @@ async function main(): Promise<void> {
             tpsSize: [size(MANY_PER_KIOSK), size(MANY_PER_KIOSK)],
             kiosksPerTps: 1,
             seed: 100 + e,
+            transport: TRANSPORT,
           }),
         );
       }
@@ -352,7 +362,7 @@ async function main(): Promise<void> {
       `${machineLine(server)} Run by \`npm run bench:cast\`: a Suara process on the same PostgreSQL, ` +
         `${fmt(SECONDS, 0)} s of casting per scenario (the first ${WARMUP} s not counted), set-up ` +
         `(elections, ${fmt(CHECK_INS, 0)} check-ins, ballots sealed and signed) ${fmt(setupSeconds, 0)} s before it. ` +
-        `Ceiling by ${ceilingOne.tool}. Service peak RSS ${rss === null ? "n/a" : `${fmt(rss / 2 ** 20, 0)} MB`}.${dry}`,
+        `Kiosks' HTTP: ${TRANSPORT === "http" ? "node:http, one kept-alive connection each" : "fetch (undici)"}. Ceiling by ${ceilingOne.tool}. Service peak RSS ${rss === null ? "n/a" : `${fmt(rss / 2 ** 20, 0)} MB`}.${dry}`,
       "",
       "| casting over HTTP | receipts/s | latency p50 / p95 / p99 | target | ceiling: bare lock + update + insert, same clients | receipts / ceiling | casts per commit | CPU per receipt: service / PostgreSQL / kiosks | resubmitted / refused | target met |",
       "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
