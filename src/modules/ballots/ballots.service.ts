@@ -383,8 +383,8 @@ export class CastQueue {
   }
 
   /**
-   * One batch; its outcomes, or the error for every cast when the batch as a whole failed. A failure of the
-   * data (say, a ballot id another instance appended a moment ago) is retried cast by cast, so one bad ballot
+   * One batch; its outcomes, or the error for every cast when the batch as a whole failed. An unforeseen
+   * failure of the data (a row that breaks a constraint, a deadlock) is retried cast by cast, so one bad ballot
    * does not cost its neighbours; an election-wide refusal (closed) or an outage is everyone's answer.
    */
   private async run(
