@@ -1,4 +1,5 @@
-// `npm run bench:cast [-- --seconds 10 --one-per-kiosk 250 --elections 10 --kiosks-per-election 4 --many-per-kiosk 300]`:
+// `npm run bench:cast [-- --seconds 10 --one-per-kiosk 250 --elections 10 --kiosks-per-election 4 --many-per-kiosk 300
+//   --many-kiosks-per-tps 1 --transport http --no-docs]`:
 // casting against SPEC §13 (≥ 400 receipts/s sustained into one election from 20 concurrent kiosks over HTTP with
 // p99 ≤ 100 ms, and ≥ 1,000/s across 10 elections).
 //
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     elections: { type: "string", default: "10" },
     "kiosks-per-election": { type: "string", default: "4" },
     "many-per-kiosk": { type: "string", default: "300" },
+    "many-kiosks-per-tps": { type: "string", default: "1" },
     warmup: { type: "string", default: "1" },
     transport: { type: "string", default: "http" },
     "no-docs": { type: "boolean", default: false },
@@ -57,6 +59,9 @@ const ONE_PER_KIOSK = Number(values["one-per-kiosk"]);
 const ELECTIONS = Number(values.elections);
 const KIOSKS_PER_ELECTION = Number(values["kiosks-per-election"]);
 const MANY_PER_KIOSK = Number(values["many-per-kiosk"]);
+const MANY_KIOSKS_PER_TPS = Number(values["many-kiosks-per-tps"]);
+if (KIOSKS_PER_ELECTION % MANY_KIOSKS_PER_TPS !== 0)
+  throw new Error("--kiosks-per-election must be a multiple of --many-kiosks-per-tps");
 const WARMUP = Number(values.warmup);
 const TRANSPORT = values.transport === "fetch" ? "fetch" : "http";
 const CHECK_INS = ONE_KIOSKS * ONE_PER_KIOSK + ELECTIONS * KIOSKS_PER_ELECTION * MANY_PER_KIOSK;
@@ -311,8 +316,8 @@ async function main(): Promise<void> {
           await setUpElection(api, admin, {
             label: `desa${e + 1}`,
             voters: KIOSKS_PER_ELECTION * size(MANY_PER_KIOSK),
-            tpsSize: [size(MANY_PER_KIOSK), size(MANY_PER_KIOSK)],
-            kiosksPerTps: 1,
+            tpsSize: [MANY_KIOSKS_PER_TPS * size(MANY_PER_KIOSK), MANY_KIOSKS_PER_TPS * size(MANY_PER_KIOSK)],
+            kiosksPerTps: MANY_KIOSKS_PER_TPS,
             seed: 100 + e,
             transport: TRANSPORT,
           }),
