@@ -33,6 +33,7 @@ const { values } = parseArgs({
     "ballots-per-kiosk": { type: "string", default: "100" },
     seconds: { type: "string", default: "30" },
     prepare: { type: "string", default: "sodium" },
+    transport: { type: "string", default: "http" },
     url: { type: "string" },
     "admin-username": { type: "string", default: "admin" },
     "admin-password": { type: "string" },
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
         tpsSize: [size, size],
         kiosksPerTps: KIOSKS_PER_TPS,
         seed: 7 + e,
+        transport: values.transport === "fetch" ? "fetch" : "http",
       });
       await checkInVoters(api, election, PER_KIOSK);
       for (const kiosk of election.kiosks) await prepareBallots(kiosk, election.tallyPublicKey, PREPARE);

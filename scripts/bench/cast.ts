@@ -1,4 +1,5 @@
-// `npm run bench:cast [-- --seconds 10 --one-per-kiosk 250 --elections 10 --kiosks-per-election 4 --many-per-kiosk 300]`:
+// `npm run bench:cast [-- --seconds 10 --one-per-kiosk 250 --elections 10 --kiosks-per-election 4 --many-per-kiosk 300
+//   --many-kiosks-per-tps 1 --transport http --no-docs]`:
 // casting against SPEC §13 (≥ 400 receipts/s sustained into one election from 20 concurrent kiosks over HTTP with
 // p99 ≤ 100 ms, and ≥ 1,000/s across 10 elections).
 //
@@ -46,7 +47,9 @@ const { values } = parseArgs({
     elections: { type: "string", default: "10" },
     "kiosks-per-election": { type: "string", default: "4" },
     "many-per-kiosk": { type: "string", default: "300" },
+    "many-kiosks-per-tps": { type: "string", default: "1" },
     warmup: { type: "string", default: "1" },
+    transport: { type: "string", default: "http" },
     "no-docs": { type: "boolean", default: false },
   },
 });
@@ -56,7 +59,11 @@ const ONE_PER_KIOSK = Number(values["one-per-kiosk"]);
 const ELECTIONS = Number(values.elections);
 const KIOSKS_PER_ELECTION = Number(values["kiosks-per-election"]);
 const MANY_PER_KIOSK = Number(values["many-per-kiosk"]);
+const MANY_KIOSKS_PER_TPS = Number(values["many-kiosks-per-tps"]);
+if (KIOSKS_PER_ELECTION % MANY_KIOSKS_PER_TPS !== 0)
+  throw new Error("--kiosks-per-election must be a multiple of --many-kiosks-per-tps");
 const WARMUP = Number(values.warmup);
+const TRANSPORT = values.transport === "fetch" ? "fetch" : "http";
 const CHECK_INS = ONE_KIOSKS * ONE_PER_KIOSK + ELECTIONS * KIOSKS_PER_ELECTION * MANY_PER_KIOSK;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -83,11 +90,14 @@ interface CpuMark {
   kiosks: number;
 }
 
+/** The embedded PostgreSQL's postmaster, whose processes are the bench's database; unknown with DATABASE_URL. */
+let postmasterPid: number | undefined;
+
 function cpuMark(servicePid: number): CpuMark {
   const own = process.cpuUsage();
   return {
     service: cpuSecondsOf(servicePid) ?? Number.NaN,
-    postgres: postgresCpuSeconds(),
+    postgres: postgresCpuSeconds(postmasterPid),
     kiosks: (own.user + own.system) / 1e6,
   };
 }
@@ -271,6 +281,9 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), "suara-bench-cast-"));
   try {
     const url = await server.freshDatabase("suara_bench_cast");
+    const pidFile = path.join(server.dir, "pg", "postmaster.pid");
+    if (server.embedded && existsSync(pidFile))
+      postmasterPid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
     const suara = await startSuara({
       DATABASE_URL: url,
       TOKEN_TTL_SECONDS: "7200",
@@ -292,6 +305,7 @@ async function main(): Promise<void> {
         tpsSize: [size(ONE_PER_KIOSK), size(ONE_PER_KIOSK)],
         kiosksPerTps: 1,
         seed: 1,
+        transport: TRANSPORT,
       });
       log(`one election set up in ${fmt((performance.now() - started) / 1000, 1)} s`);
       await checkInVoters(api, single, ONE_PER_KIOSK, 16);
@@ -302,9 +316,10 @@ async function main(): Promise<void> {
           await setUpElection(api, admin, {
             label: `desa${e + 1}`,
             voters: KIOSKS_PER_ELECTION * size(MANY_PER_KIOSK),
-            tpsSize: [size(MANY_PER_KIOSK), size(MANY_PER_KIOSK)],
-            kiosksPerTps: 1,
+            tpsSize: [MANY_KIOSKS_PER_TPS * size(MANY_PER_KIOSK), MANY_KIOSKS_PER_TPS * size(MANY_PER_KIOSK)],
+            kiosksPerTps: MANY_KIOSKS_PER_TPS,
             seed: 100 + e,
+            transport: TRANSPORT,
           }),
         );
       }
@@ -352,7 +367,7 @@ async function main(): Promise<void> {
       `${machineLine(server)} Run by \`npm run bench:cast\`: a Suara process on the same PostgreSQL, ` +
         `${fmt(SECONDS, 0)} s of casting per scenario (the first ${WARMUP} s not counted), set-up ` +
         `(elections, ${fmt(CHECK_INS, 0)} check-ins, ballots sealed and signed) ${fmt(setupSeconds, 0)} s before it. ` +
-        `Ceiling by ${ceilingOne.tool}. Service peak RSS ${rss === null ? "n/a" : `${fmt(rss / 2 ** 20, 0)} MB`}.${dry}`,
+        `Kiosks' HTTP: ${TRANSPORT === "http" ? "node:http, one kept-alive connection each" : "fetch (undici)"}. Ceiling by ${ceilingOne.tool}. Service peak RSS ${rss === null ? "n/a" : `${fmt(rss / 2 ** 20, 0)} MB`}.${dry}`,
       "",
       "| casting over HTTP | receipts/s | latency p50 / p95 / p99 | target | ceiling: bare lock + update + insert, same clients | receipts / ceiling | casts per commit | CPU per receipt: service / PostgreSQL / kiosks | resubmitted / refused | target met |",
       "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",

@@ -114,40 +114,28 @@ async function existingReceipt(
   return entry ? receiptOfEntry(db, electionId, kiosk, input, entry) : null;
 }
 
-/**
- * What a cast must know before it is queued, in one round trip: the entry already logged under its ballot id
- * (a retry), and the failed token attempts in the guessing window at its kiosk and at its TPS.
- */
-async function castPrecheck(
-  db: Db,
-  electionId: string,
-  kiosk: KioskPrincipal,
-  ballotId: string,
-): Promise<{ entry: LoggedEntry | null; kioskFailures: number; tpsFailures: number }> {
-  const since = new Date(Date.now() - GUESS_WINDOW_SECONDS * 1000);
-  const { rows } = await sql<LoggedEntry & { kiosk_failures: string; tps_failures: string }>`
-    SELECT f.kiosk_failures, f.tps_failures, e.seq, e.leaf, e.leaf_hash, e.tracking_code
-    FROM (
-      SELECT count(*) FILTER (WHERE kiosk_id = ${kiosk.kioskId}) AS kiosk_failures, count(*) AS tps_failures
-      FROM token_failures
-      WHERE election_id = ${electionId} AND tps_id = ${kiosk.tpsId} AND failed_at > ${since}
-    ) AS f
-    LEFT JOIN log_entries AS e ON e.election_id = ${electionId} AND e.ballot_id = ${ballotId}`.execute(db);
-  const row = rows[0] as (typeof rows)[number];
-  return {
-    entry: row.seq === null ? null : row,
-    kioskFailures: Number(row.kiosk_failures),
-    tpsFailures: Number(row.tps_failures),
-  };
-}
+const throttled = () =>
+  new AppError(
+    "TOKEN_GUESSING_THROTTLED",
+    "too many unknown tokens at this kiosk or TPS: ask the KPPS to check, and wait a few minutes",
+    { retry_after_seconds: GUESS_WINDOW_SECONDS },
+  );
 
-function assertNotGuessing(failures: { kioskFailures: number; tpsFailures: number }): void {
-  if (failures.kioskFailures >= MAX_FAILURES_PER_KIOSK || failures.tpsFailures >= MAX_FAILURES_PER_TPS) {
-    throw new AppError(
-      "TOKEN_GUESSING_THROTTLED",
-      "too many unknown tokens at this kiosk or TPS: ask the KPPS to check, and wait a few minutes",
-      { retry_after_seconds: GUESS_WINDOW_SECONDS },
-    );
+/** The guessing throttle for one kiosk (batches check it for all their kiosks in their redeeming statement). */
+async function assertNotGuessing(db: Db, electionId: string, kiosk: KioskPrincipal): Promise<void> {
+  const since = new Date(Date.now() - GUESS_WINDOW_SECONDS * 1000);
+  const counts = await db
+    .selectFrom("token_failures")
+    .select((eb) => [
+      eb.fn.count<string>("id").filterWhere("kiosk_id", "=", kiosk.kioskId).as("kiosk"),
+      eb.fn.count<string>("id").as("tps"),
+    ])
+    .where("election_id", "=", electionId)
+    .where("tps_id", "=", kiosk.tpsId)
+    .where("failed_at", ">", since)
+    .executeTakeFirstOrThrow();
+  if (Number(counts.kiosk) >= MAX_FAILURES_PER_KIOSK || Number(counts.tps) >= MAX_FAILURES_PER_TPS) {
+    throw throttled();
   }
 }
 
@@ -239,34 +227,55 @@ async function appendBatch(
     }
     const pending = candidates.map((i) => casts[i] as PendingCast);
 
-    // One statement: which ballot ids are in the log already (their tokens are left alone), and every other
-    // token redeemed — each at most once (its row is updated once, and only from 'issued'), only at its
-    // kiosk's TPS, only unexpired.
-    const { rows } = await sql<{ taken: string | null; redeemed: Buffer | null }>`
-      WITH taken AS (
-        SELECT ballot_id FROM log_entries
-        WHERE election_id = ${electionId} AND ballot_id = ANY(${pending.map((c) => c.input.ballotId)}::uuid[])
-      ), redeemed AS (
-        UPDATE ballot_tokens AS t SET state = 'redeemed'
-        FROM unnest(
+    // One statement: which ballot ids are in the log already (their tokens are left alone), which kiosks are
+    // throttled for guessing (at the kiosk or at its TPS, in the window), and every other token redeemed — each
+    // at most once (its row is updated once, and only from 'issued'), only at its kiosk's TPS, only unexpired.
+    const since = new Date(Date.now() - GUESS_WINDOW_SECONDS * 1000);
+    const { rows } = await sql<{
+      kind: "taken" | "throttled" | "redeemed";
+      id: string | null;
+      token: Buffer | null;
+    }>`
+      WITH cast_in AS (
+        SELECT * FROM unnest(
           ${pending.map((c) => c.tokenHash)}::bytea[],
           ${pending.map((c) => c.kiosk.tpsId)}::uuid[],
+          ${pending.map((c) => c.kiosk.kioskId)}::uuid[],
           ${pending.map((c) => c.input.ballotId)}::uuid[]
-        ) AS v(token_hash, tps_id, ballot_id)
+        ) AS v(token_hash, tps_id, kiosk_id, ballot_id)
+      ), taken AS (
+        SELECT ballot_id FROM log_entries
+        WHERE election_id = ${electionId} AND ballot_id IN (SELECT ballot_id FROM cast_in)
+      ), throttled AS (
+        SELECT k.kiosk_id FROM (SELECT DISTINCT kiosk_id, tps_id FROM cast_in) AS k
+        WHERE (SELECT count(*) FROM token_failures f WHERE f.election_id = ${electionId}
+                 AND f.kiosk_id = k.kiosk_id AND f.failed_at > ${since}) >= ${MAX_FAILURES_PER_KIOSK}
+           OR (SELECT count(*) FROM token_failures f WHERE f.election_id = ${electionId}
+                 AND f.tps_id = k.tps_id AND f.failed_at > ${since}) >= ${MAX_FAILURES_PER_TPS}
+      ), redeemed AS (
+        UPDATE ballot_tokens AS t SET state = 'redeemed'
+        FROM cast_in AS v
         WHERE t.election_id = ${electionId} AND t.token_hash = v.token_hash AND t.tps_id = v.tps_id
           AND t.state = 'issued' AND t.expires_at > ${new Date()}
           AND v.ballot_id NOT IN (SELECT ballot_id FROM taken)
+          AND v.kiosk_id NOT IN (SELECT kiosk_id FROM throttled)
         RETURNING t.token_hash
       )
-      SELECT ballot_id::text AS taken, NULL::bytea AS redeemed FROM taken
-      UNION ALL
-      SELECT NULL, token_hash FROM redeemed`.execute(tx);
-    const taken = new Set(rows.flatMap((r) => (r.taken === null ? [] : [r.taken])));
-    const redeemed = new Set(rows.flatMap((r) => (r.redeemed === null ? [] : [r.redeemed.toString("hex")])));
+      SELECT 'taken' AS kind, ballot_id::text AS id, NULL::bytea AS token FROM taken
+      UNION ALL SELECT 'throttled', kiosk_id::text, NULL FROM throttled
+      UNION ALL SELECT 'redeemed', NULL, token_hash FROM redeemed`.execute(tx);
+    const ids = (kind: string) => new Set(rows.filter((r) => r.kind === kind).map((r) => r.id as string));
+    const taken = ids("taken");
+    const throttledKiosks = ids("throttled");
+    const redeemed = new Set(
+      rows.filter((r) => r.kind === "redeemed").map((r) => (r.token as Buffer).toString("hex")),
+    );
     const appending: number[] = [];
     for (const i of candidates) {
       const cast = casts[i] as PendingCast;
       if (taken.has(cast.input.ballotId.toLowerCase())) outcomes[i] = { kind: "ballot-id-taken" };
+      else if (throttledKiosks.has(cast.kiosk.kioskId.toLowerCase()))
+        outcomes[i] = { kind: "refused", error: throttled() };
       else if (redeemed.has(cast.tokenHash.toString("hex"))) appending.push(i);
       else
         outcomes[i] = {
@@ -374,8 +383,8 @@ export class CastQueue {
   }
 
   /**
-   * One batch; its outcomes, or the error for every cast when the batch as a whole failed. A failure of the
-   * data (say, a ballot id another instance appended a moment ago) is retried cast by cast, so one bad ballot
+   * One batch; its outcomes, or the error for every cast when the batch as a whole failed. An unforeseen
+   * failure of the data (a row that breaks a constraint, a deadlock) is retried cast by cast, so one bad ballot
    * does not cost its neighbours; an election-wide refusal (closed) or an outage is everyone's answer.
    */
   private async run(
@@ -416,13 +425,6 @@ export async function castBallot(
   } catch {
     throw new AppError("BALLOT_MALFORMED", "the sealed ballot is not of a size this service accepts");
   }
-  // A retry after a lost response: the same signed ballot gets its original receipt, nothing is added.
-  const pre = await castPrecheck(db, electionId, kiosk, input.ballotId);
-  const earlier = pre.entry ? await receiptOfEntry(db, electionId, kiosk, input, pre.entry) : null;
-  if (earlier === "different")
-    throw new AppError("BALLOT_ID_REUSED", "this ballot id belongs to another ballot");
-  if (earlier) return { receipt: earlier, replayed: true };
-
   const content = {
     electionId,
     ballotId: input.ballotId,
@@ -431,18 +433,41 @@ export async function castBallot(
     nonce: input.nonce,
     ciphertext: input.ciphertext,
   };
+  // A ballot id already in the log outranks every other answer (a retry gets its receipt, another ballot under
+  // it is BALLOT_ID_REUSED). The batch looks ballot ids up anyway; the refusals here look only when they refuse.
+  const orReplay = async (refuse: () => Promise<never>) => {
+    const earlier = await existingReceipt(db, electionId, kiosk, input);
+    if (earlier === "different")
+      throw new AppError("BALLOT_ID_REUSED", "this ballot id belongs to another ballot");
+    if (earlier) return { receipt: earlier, replayed: true };
+    return refuse();
+  };
   if (!verifyEd25519(input.kioskSignature, canonicalBallotBytes(content), kiosk.publicKey)) {
-    throw new AppError("BALLOT_SIGNATURE_INVALID", "the kiosk signature does not cover this ballot");
+    return orReplay(async () => {
+      throw new AppError("BALLOT_SIGNATURE_INVALID", "the kiosk signature does not cover this ballot");
+    });
   }
   const canonicalToken = normalizeBallotToken(input.token);
-  assertNotGuessing(pre);
   if (canonicalToken === null) {
-    await recordFailure(db, electionId, kiosk);
-    throw new AppError("TOKEN_UNKNOWN", "not a ballot token (check the last symbol)");
+    return orReplay(async () => {
+      await assertNotGuessing(db, electionId, kiosk);
+      await recordFailure(db, electionId, kiosk);
+      throw new AppError("TOKEN_UNKNOWN", "not a ballot token (check the last symbol)");
+    });
   }
   const hash = ballotTokenHash(tokenKey, electionId, canonicalToken);
 
-  const outcome = await queue.append(keyring, kiosk, input, hash, hooks);
+  let outcome: BatchOutcome;
+  try {
+    outcome = await queue.append(keyring, kiosk, input, hash, hooks);
+  } catch (error) {
+    // Refused as a whole (the polls closed since, say): a ballot already logged still gets its receipt.
+    if (error instanceof AppError)
+      return orReplay(async () => {
+        throw error;
+      });
+    throw error;
+  }
   if (outcome.kind === "appended") return { receipt: outcome.receipt, replayed: false };
   if (outcome.kind === "ballot-id-taken") {
     // The same ballot sent twice at once (the other one is in the log now), or its id reused for another.
