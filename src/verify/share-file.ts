@@ -7,7 +7,7 @@
 // shares are fewer than k, belong to another election's key, repeat, or do not rebuild the record's tally
 // public key (a wrong or corrupted share).
 import { z } from "zod";
-import { tallyKeyPairFromSecretKey } from "../crypto/sealed-ballot.js";
+import { x25519PublicKeyOf } from "../crypto/sealed-ballot.js";
 import { openSealedShare, recombineTallySecret, wipe } from "../crypto/tally-key.js";
 
 export const SHARE_FORMAT = "suara-tally-share/v1";
@@ -74,7 +74,7 @@ export function shareFileFromSealed(sealedResponse: unknown, holderSecretKey: Ui
     throw new ShareError("not the sealed share the ceremony handed over (share_index, sealed_share, …)");
   if (holderSecretKey.length !== 32) throw new ShareError("a holder secret key is 32 bytes (X25519)");
   const sealed = Buffer.from(parsed.data.sealed_share, "base64");
-  const holderPublicKey = tallyKeyPairFromSecretKey(holderSecretKey).publicKey;
+  const holderPublicKey = x25519PublicKeyOf(holderSecretKey);
   const share = openSealedShare(sealed, holderPublicKey, holderSecretKey);
   if (share === null) throw new ShareError("the sealed share does not open with this holder key");
   try {
