@@ -29,6 +29,16 @@ const DATABASE_UNAVAILABLE = new Set([
   "53300",
 ]);
 
+// Conditions of one transaction, not of the data: a deadlock or serialization failure (40P01, 40001), a lock not
+// granted in time or a statement cancelled by its timeout (55P03, 57014; casting sets both). The transaction
+// rolled back whole, so the same request sent again is safe (a cast's ballot id makes it idempotent).
+const TRANSIENT = new Set(["40P01", "40001", "55P03", "57014"]);
+
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && TRANSIENT.has(code);
+}
+
 function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
   if (e.code !== undefined && (DATABASE_UNAVAILABLE.has(e.code) || e.code.startsWith("08"))) return true;
@@ -61,6 +71,9 @@ export function toAppError(error: FastifyError | Error): AppError | null {
     return new AppError("SERVICE_UNAVAILABLE", "the database is unavailable: retry shortly", {
       retryable: true,
     });
+  }
+  if (isTransient(error)) {
+    return new AppError("SERVICE_UNAVAILABLE", "the service is busy: retry shortly", { retryable: true });
   }
   const status = (error as FastifyError).statusCode;
   if (status === 404) return new AppError("NOT_FOUND", "not found");

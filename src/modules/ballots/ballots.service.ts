@@ -114,6 +114,8 @@ async function existingReceipt(
   return entry ? receiptOfEntry(db, electionId, kiosk, input, entry) : null;
 }
 
+const kioskRevoked = () => new AppError("KIOSK_REVOKED", "this kiosk has been revoked by the committee");
+
 const throttled = () =>
   new AppError(
     "TOKEN_GUESSING_THROTTLED",
@@ -146,19 +148,14 @@ async function recordFailure(db: Db, electionId: string, kiosk: KioskPrincipal):
     .execute();
 }
 
-/** Why a token did not redeem, in the precise words SPEC §4 asks for. */
-async function tokenRefusal(
-  db: Executor,
-  electionId: string,
-  kiosk: KioskPrincipal,
-  hash: Buffer,
-): Promise<AppError> {
-  const token = await db
-    .selectFrom("ballot_tokens")
-    .select(["state", "tps_id", "expires_at"])
-    .where("election_id", "=", electionId)
-    .where("token_hash", "=", hash)
-    .executeTakeFirst();
+interface TokenRow {
+  state: string;
+  tps_id: string;
+  expires_at: Date;
+}
+
+/** Why a token did not redeem, in the precise words SPEC §4 asks for (`token`: its row, if there is one). */
+function refusalOf(token: TokenRow | undefined, kiosk: KioskPrincipal): AppError {
   if (!token) return new AppError("TOKEN_UNKNOWN", "no such token: check it with the KPPS");
   if (token.state === "redeemed")
     return new AppError("TOKEN_ALREADY_USED", "this token has already been used to vote");
@@ -167,6 +164,12 @@ async function tokenRefusal(
     return new AppError("TOKEN_WRONG_TPS", "this token belongs to another TPS");
   return new AppError("TOKEN_EXPIRED", "this token has expired: the KPPS can issue a new one");
 }
+
+/**
+ * Refusals that count as a guess (SPEC §4): a token that does not exist, or one of another TPS — a guesser must
+ * not learn live tokens of other TPS for free.
+ */
+const GUESS_CODES = new Set(["TOKEN_UNKNOWN", "TOKEN_WRONG_TPS"]);
 
 /** A cast checked on its own (signature, token form, throttle) and waiting for its election's next append. */
 interface PendingCast {
@@ -190,10 +193,22 @@ type BatchOutcome =
 /** Most casts one transaction appends; a bigger queue is taken in several transactions, one after another. */
 export const MAX_CASTS_PER_BATCH = 200;
 
+/** Most casts waiting for one election's log; more are refused, retryable, rather than held in memory. */
+export const MAX_QUEUED_PER_ELECTION = 4 * MAX_CASTS_PER_BATCH;
+
 /**
- * One transaction for a batch of casts into one election: the election row shared (closing waits), the log
- * head locked, ballot ids already in the log set aside, every other token redeemed in one statement (a token
- * that does not redeem is refused with its own reason), the redeemed ballots appended under one checkpoint.
+ * A batch waits this long for a lock (the election row, its log head, a token row) and its statements run at most
+ * this long; then it fails retryable (503) instead of holding its kiosks forever behind a stuck session.
+ */
+export const BATCH_LOCK_TIMEOUT_MS = 3_000;
+export const BATCH_STATEMENT_TIMEOUT_MS = 10_000;
+
+/**
+ * One transaction for a batch of casts into one election: the election row shared (closing and revoking wait),
+ * the log head locked, ballot ids already in the log set aside, casts of revoked kiosks refused, the guessing
+ * throttle applied with what this batch may still try, every other token redeemed in one statement (a token
+ * that does not redeem is refused with its own reason, and a guess is counted in this same transaction), the
+ * redeemed ballots appended under one checkpoint.
  */
 async function appendBatch(
   db: Db,
@@ -202,7 +217,10 @@ async function appendBatch(
   casts: readonly PendingCast[],
 ): Promise<BatchOutcome[]> {
   return db.transaction().execute(async (tx) => {
-    // Shared: casts go side by side with check-ins; closing (FOR UPDATE) waits for them, and they for it.
+    await sql`SELECT set_config('lock_timeout', ${`${BATCH_LOCK_TIMEOUT_MS}ms`}, true),
+                     set_config('statement_timeout', ${`${BATCH_STATEMENT_TIMEOUT_MS}ms`}, true)`.execute(tx);
+    // Shared: casts go side by side with check-ins; closing and revoking a kiosk (FOR UPDATE) wait for them, and
+    // they for it — so a revocation either precedes this batch (and is seen below) or follows its commit.
     const election = await tx
       .selectFrom("elections")
       .selectAll()
@@ -216,72 +234,132 @@ async function appendBatch(
     const outcomes: BatchOutcome[] = casts.map(() => ({ kind: "deferred" }));
     const seenBallots = new Set<string>();
     const seenTokens = new Set<string>();
-    const candidates: number[] = [];
+    const unique: number[] = [];
     for (const [i, cast] of casts.entries()) {
       const token = cast.tokenHash.toString("hex");
       const ballotId = cast.input.ballotId.toLowerCase(); // as PostgreSQL prints a uuid
       if (seenBallots.has(ballotId) || seenTokens.has(token)) continue;
       seenBallots.add(ballotId);
       seenTokens.add(token);
-      candidates.push(i);
+      unique.push(i);
+    }
+
+    // The guessing throttle (SPEC §4): a kiosk or TPS at its limit in the window is refused; below it, this
+    // batch looks up at most what is left of its allowance — every lookup may be a guess, counted in this
+    // transaction — and the rest wait for the next batch, which sees these failures. Batching cannot multiply
+    // guesses. (One kiosk casts one ballot at a time, so an honest kiosk never waits here.)
+    const since = new Date(Date.now() - GUESS_WINDOW_SECONDS * 1000);
+    const kioskIds = [...new Set(unique.map((i) => (casts[i] as PendingCast).kiosk.kioskId))];
+    const { rows: standing } = await sql<{
+      kiosk_id: string;
+      tps_id: string;
+      kiosk: string;
+      tps: string;
+      revoked: boolean;
+    }>`
+      SELECT k.id::text AS kiosk_id, k.tps_id::text AS tps_id, k.revoked_at IS NOT NULL AS revoked,
+        (SELECT count(*) FROM token_failures f WHERE f.election_id = k.election_id
+           AND f.kiosk_id = k.id AND f.failed_at > ${since}) AS kiosk,
+        (SELECT count(*) FROM token_failures f WHERE f.election_id = k.election_id
+           AND f.tps_id = k.tps_id AND f.failed_at > ${since}) AS tps
+      FROM kiosks k
+      WHERE k.election_id = ${electionId} AND k.id = ANY(${kioskIds}::uuid[])`.execute(tx);
+    const kioskLeft = new Map<string, number>();
+    const tpsLeft = new Map<string, number>();
+    const revoked = new Set<string>();
+    for (const row of standing) {
+      const kioskId = row.kiosk_id.toLowerCase();
+      if (row.revoked) revoked.add(kioskId);
+      kioskLeft.set(kioskId, MAX_FAILURES_PER_KIOSK - Number(row.kiosk));
+      tpsLeft.set(row.tps_id.toLowerCase(), MAX_FAILURES_PER_TPS - Number(row.tps));
+    }
+    const candidates: number[] = [];
+    const triedHere = new Map<string, number>();
+    const triedAtTps = new Map<string, number>();
+    for (const i of unique) {
+      const { kiosk } = casts[i] as PendingCast;
+      const kioskId = kiosk.kioskId.toLowerCase();
+      const tpsId = kiosk.tpsId.toLowerCase();
+      const leftHere = kioskLeft.get(kioskId);
+      const leftAtTps = tpsLeft.get(tpsId);
+      const here = triedHere.get(kioskId) ?? 0;
+      const atTps = triedAtTps.get(tpsId) ?? 0;
+      if (leftHere === undefined || leftAtTps === undefined || revoked.has(kioskId)) {
+        // Revoked since its request was signed in: no receipt for an entry the verifier would reject.
+        outcomes[i] = { kind: "refused", error: kioskRevoked() };
+      } else if (leftHere <= 0 || leftAtTps <= 0) {
+        outcomes[i] = { kind: "refused", error: throttled() };
+      } else if (here < leftHere && atTps < leftAtTps) {
+        triedHere.set(kioskId, here + 1);
+        triedAtTps.set(tpsId, atTps + 1);
+        candidates.push(i);
+      }
+      // else: this batch has used what is left of the allowance; the cast stays deferred to the next batch,
+      // which counts this batch's failures.
     }
     const pending = candidates.map((i) => casts[i] as PendingCast);
 
-    // One statement: which ballot ids are in the log already (their tokens are left alone), which kiosks are
-    // throttled for guessing (at the kiosk or at its TPS, in the window), and every other token redeemed — each
-    // at most once (its row is updated once, and only from 'issued'), only at its kiosk's TPS, only unexpired.
-    const since = new Date(Date.now() - GUESS_WINDOW_SECONDS * 1000);
-    const { rows } = await sql<{
-      kind: "taken" | "throttled" | "redeemed";
-      id: string | null;
-      token: Buffer | null;
-    }>`
+    // One statement: which ballot ids are in the log already (their tokens are left alone), and every other token
+    // redeemed — each at most once (its row is updated once, and only from 'issued'), only at its kiosk's TPS,
+    // only unexpired.
+    const { rows } = await sql<{ kind: "taken" | "redeemed"; id: string | null; token: Buffer | null }>`
       WITH cast_in AS (
         SELECT * FROM unnest(
           ${pending.map((c) => c.tokenHash)}::bytea[],
           ${pending.map((c) => c.kiosk.tpsId)}::uuid[],
-          ${pending.map((c) => c.kiosk.kioskId)}::uuid[],
           ${pending.map((c) => c.input.ballotId)}::uuid[]
-        ) AS v(token_hash, tps_id, kiosk_id, ballot_id)
+        ) AS v(token_hash, tps_id, ballot_id)
       ), taken AS (
         SELECT ballot_id FROM log_entries
         WHERE election_id = ${electionId} AND ballot_id IN (SELECT ballot_id FROM cast_in)
-      ), throttled AS (
-        SELECT k.kiosk_id FROM (SELECT DISTINCT kiosk_id, tps_id FROM cast_in) AS k
-        WHERE (SELECT count(*) FROM token_failures f WHERE f.election_id = ${electionId}
-                 AND f.kiosk_id = k.kiosk_id AND f.failed_at > ${since}) >= ${MAX_FAILURES_PER_KIOSK}
-           OR (SELECT count(*) FROM token_failures f WHERE f.election_id = ${electionId}
-                 AND f.tps_id = k.tps_id AND f.failed_at > ${since}) >= ${MAX_FAILURES_PER_TPS}
       ), redeemed AS (
         UPDATE ballot_tokens AS t SET state = 'redeemed'
         FROM cast_in AS v
         WHERE t.election_id = ${electionId} AND t.token_hash = v.token_hash AND t.tps_id = v.tps_id
           AND t.state = 'issued' AND t.expires_at > ${new Date()}
           AND v.ballot_id NOT IN (SELECT ballot_id FROM taken)
-          AND v.kiosk_id NOT IN (SELECT kiosk_id FROM throttled)
         RETURNING t.token_hash
       )
       SELECT 'taken' AS kind, ballot_id::text AS id, NULL::bytea AS token FROM taken
-      UNION ALL SELECT 'throttled', kiosk_id::text, NULL FROM throttled
       UNION ALL SELECT 'redeemed', NULL, token_hash FROM redeemed`.execute(tx);
-    const ids = (kind: string) => new Set(rows.filter((r) => r.kind === kind).map((r) => r.id as string));
-    const taken = ids("taken");
-    const throttledKiosks = ids("throttled");
+    const taken = new Set(rows.filter((r) => r.kind === "taken").map((r) => r.id as string));
     const redeemed = new Set(
       rows.filter((r) => r.kind === "redeemed").map((r) => (r.token as Buffer).toString("hex")),
     );
+    const refusedHashes = candidates
+      .map((i) => casts[i] as PendingCast)
+      .filter((c) => !taken.has(c.input.ballotId.toLowerCase()) && !redeemed.has(c.tokenHash.toString("hex")))
+      .map((c) => c.tokenHash);
+    const tokenRows = new Map<string, TokenRow>();
+    if (refusedHashes.length > 0) {
+      // Why each of the others did not redeem, in one query.
+      const found = await tx
+        .selectFrom("ballot_tokens")
+        .select(["token_hash", "state", "tps_id", "expires_at"])
+        .where("election_id", "=", electionId)
+        .where("token_hash", "in", refusedHashes)
+        .execute();
+      for (const row of found) tokenRows.set(row.token_hash.toString("hex"), row);
+    }
+    const guesses: KioskPrincipal[] = [];
     const appending: number[] = [];
     for (const i of candidates) {
       const cast = casts[i] as PendingCast;
+      const hash = cast.tokenHash.toString("hex");
       if (taken.has(cast.input.ballotId.toLowerCase())) outcomes[i] = { kind: "ballot-id-taken" };
-      else if (throttledKiosks.has(cast.kiosk.kioskId.toLowerCase()))
-        outcomes[i] = { kind: "refused", error: throttled() };
-      else if (redeemed.has(cast.tokenHash.toString("hex"))) appending.push(i);
-      else
-        outcomes[i] = {
-          kind: "refused",
-          error: await tokenRefusal(tx, electionId, cast.kiosk, cast.tokenHash),
-        };
+      else if (redeemed.has(hash)) appending.push(i);
+      else {
+        const error = refusalOf(tokenRows.get(hash), cast.kiosk);
+        if (GUESS_CODES.has(error.code)) guesses.push(cast.kiosk);
+        outcomes[i] = { kind: "refused", error };
+      }
+    }
+    if (guesses.length > 0) {
+      // Counted with the batch: the next batch's throttle sees them, and a batch that fails counts nothing.
+      await tx
+        .insertInto("token_failures")
+        .values(guesses.map((k) => ({ election_id: electionId, tps_id: k.tpsId, kiosk_id: k.kioskId })))
+        .execute();
     }
     for (const i of appending) await (casts[i] as PendingCast).hooks.afterRedeem?.();
     if (appending.length === 0) return outcomes;
@@ -343,6 +421,7 @@ export class CastQueue {
   constructor(
     private readonly db: Db,
     private readonly maxPerBatch = MAX_CASTS_PER_BATCH,
+    private readonly maxQueued = MAX_QUEUED_PER_ELECTION,
   ) {}
 
   append(
@@ -356,7 +435,17 @@ export class CastQueue {
       const electionId = kiosk.electionId;
       const queue = this.waiting.get(electionId);
       const cast = { kiosk, input, tokenHash, hooks, settle, fail };
-      if (queue) queue.push(cast);
+      if (queue && queue.length >= this.maxQueued) {
+        fail(
+          new AppError(
+            "SERVICE_UNAVAILABLE",
+            "too many ballots are waiting for this election's log: retry shortly",
+            {
+              retryable: true,
+            },
+          ),
+        );
+      } else if (queue) queue.push(cast);
       else {
         this.waiting.set(electionId, [cast]);
         void this.drain(keyring, electionId);
@@ -364,22 +453,38 @@ export class CastQueue {
     });
   }
 
-  /** Runs the election's batches one after another until its queue is empty; exactly one drain per election. */
+  /**
+   * Runs the election's batches one after another until its queue is empty; exactly one drain per election.
+   * Whatever goes wrong, every cast taken from the queue is answered and the queue is removed when done, so an
+   * election can never be left with casts nobody drains.
+   */
   private async drain(keyring: LogKeyring, electionId: string): Promise<void> {
     const queue = this.waiting.get(electionId) as PendingCast[];
-    while (queue.length > 0) {
-      const batch = queue.splice(0, this.maxPerBatch);
-      const outcomes = await this.run(keyring, electionId, batch);
-      const deferred: PendingCast[] = [];
-      for (const [i, cast] of batch.entries()) {
-        const outcome = outcomes[i];
-        if (outcome instanceof Error || outcome === undefined) cast.fail(outcome);
-        else if (outcome.kind === "deferred") deferred.push(cast);
-        else cast.settle(outcome);
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, this.maxPerBatch);
+        let outcomes: Array<BatchOutcome | Error>;
+        try {
+          outcomes = await this.run(keyring, electionId, batch);
+        } catch (error) {
+          const failure = error instanceof Error ? error : new Error(String(error));
+          outcomes = batch.map(() => failure);
+        }
+        const deferred: PendingCast[] = [];
+        for (const [i, cast] of batch.entries()) {
+          const outcome = outcomes[i];
+          if (outcome instanceof Error) cast.fail(outcome);
+          else if (outcome === undefined) cast.fail(new Error("a batch gave no outcome for a cast"));
+          else if (outcome.kind === "deferred") deferred.push(cast);
+          else cast.settle(outcome);
+        }
+        queue.unshift(...deferred);
       }
-      queue.unshift(...deferred);
+    } finally {
+      this.waiting.delete(electionId);
+      // Only reached by a bug: anything still queued is answered rather than left waiting.
+      for (const cast of queue.splice(0)) cast.fail(new Error("the election's cast queue stopped"));
     }
-    this.waiting.delete(electionId);
   }
 
   /**
@@ -481,6 +586,14 @@ export async function castBallot(
     const raced = await existingReceipt(db, electionId, kiosk, input);
     if (raced && raced !== "different") return { receipt: raced, replayed: true };
   }
-  if (error instanceof AppError && error.code === "TOKEN_UNKNOWN") await recordFailure(db, electionId, kiosk);
+  if (
+    error instanceof AppError &&
+    (error.code === "TOKEN_GUESSING_THROTTLED" || error.code === "KIOSK_REVOKED")
+  ) {
+    // Refused before its ballot id was looked up: a retry of a ballot already logged still gets its receipt.
+    return orReplay(async () => {
+      throw error;
+    });
+  }
   throw error;
 }
