@@ -33,7 +33,8 @@ import { TallySessions } from "./modules/tally/tally.service.js";
 import { authRoutes, userRoutes } from "./modules/users/users.routes.js";
 import { type Access, PUBLIC } from "./plugins/access.js";
 import authPlugin from "./plugins/auth.js";
-import { registerErrorHandling } from "./plugins/errors.js";
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from "./plugins/errors.js";
+import inputPlugin from "./plugins/input.js";
 import { loggerOptions } from "./plugins/logging.js";
 
 export interface AppOverrides {
@@ -69,11 +70,14 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
     trustProxy: config.TRUST_PROXY,
     genReqId: () => newId(),
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  await app.register(inputPlugin);
 
   // No route without an access rule: the guard is only as good as its coverage.
   app.decorate("routeAccess", [] as RouteAccess[]);

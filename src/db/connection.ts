@@ -37,6 +37,8 @@ export function createPool(connectionString: string, max = 20): pg.Pool {
     // A vote acknowledged is durable: never let a session weaken synchronous_commit (SPEC §12).
     options: "-c synchronous_commit=on -c TimeZone=UTC",
     connectionTimeoutMillis: 10_000,
+    // TCP keepalive: a connection the network silently dropped is found out instead of waited on forever.
+    keepAlive: true,
   });
   // An idle client losing its connection (database restart) must not crash the process; the pool drops it.
   pool.on("error", () => {});

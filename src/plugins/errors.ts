@@ -1,7 +1,9 @@
 // Every error leaves the service as `{ "error": { code, message, details? } }` (SPEC §10). Application errors
 // keep their code; validation and parser errors get stable codes; a database outage answers 503 with a
 // retryable code; anything else is logged in full and answered with a 500 that reveals nothing but a request id.
-import type { FastifyError, FastifyInstance } from "fastify";
+import http from "node:http";
+import type { Socket } from "node:net";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { AppError } from "../lib/errors.js";
 
@@ -26,6 +28,16 @@ const DATABASE_UNAVAILABLE = new Set([
   "57P03",
   "53300",
 ]);
+
+// Conditions of one transaction, not of the data: a deadlock or serialization failure (40P01, 40001), a lock not
+// granted in time or a statement cancelled by its timeout (55P03, 57014; casting sets both). The transaction
+// rolled back whole, so the same request sent again is safe (a cast's ballot id makes it idempotent).
+const TRANSIENT = new Set(["40P01", "40001", "55P03", "57014"]);
+
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && TRANSIENT.has(code);
+}
 
 function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { code?: string; message?: string };
@@ -60,12 +72,56 @@ export function toAppError(error: FastifyError | Error): AppError | null {
       retryable: true,
     });
   }
+  if (isTransient(error)) {
+    return new AppError("SERVICE_UNAVAILABLE", "the service is busy: retry shortly", { retryable: true });
+  }
   const status = (error as FastifyError).statusCode;
   if (status === 404) return new AppError("NOT_FOUND", "not found");
   if (status !== undefined && status >= 400 && status < 500) {
     return new AppError("VALIDATION_FAILED", "the request could not be processed as sent");
   }
   return null;
+}
+
+/**
+ * The router's own refusals (a URL with bad percent-encoding, a path segment over the length limit) are answered
+ * before any route or error handler runs; without this Fastify writes them in its own shape (Fastify option
+ * `frameworkErrors`).
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const known =
+    error.code === "FST_ERR_MAX_PARAM_LENGTH"
+      ? new AppError("VALIDATION_FAILED", "a path segment is longer than any id this service uses", {
+          issues: [{ where: "params", message: "too long" }],
+        })
+      : new AppError("VALIDATION_FAILED", "the URL is not valid (bad percent-encoding)", {
+          issues: [{ where: "url", message: "invalid" }],
+        });
+  void reply.code(known.statusCode).send(known.toJSON());
+}
+
+/**
+ * A request Node's HTTP parser cannot read (garbage, headers over the size limit, too slow) never reaches
+ * Fastify; it is answered on the socket, in the same envelope (Fastify option `clientErrorHandler`).
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const known =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? new AppError("HEADERS_TOO_LARGE", "request headers too large")
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? new AppError("REQUEST_TIMEOUT", "the request took too long to arrive")
+        : new AppError("VALIDATION_FAILED", "malformed HTTP request");
+  const body = JSON.stringify(known.toJSON());
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${known.statusCode} ${http.STATUS_CODES[known.statusCode]}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

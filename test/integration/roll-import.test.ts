@@ -325,6 +325,53 @@ describe("never half-applied", () => {
     });
   });
 
+  it("a TPS removed while the file is read refuses the import, since its rows were judged against it", async () => {
+    const [head, ...rest] = fixture("valid.csv").toString().split("\n");
+    const importWhile = (change: () => Promise<unknown>) =>
+      importRoll(
+        database.db,
+        database.pool,
+        { id: committeeId, role: "committee" },
+        election.id,
+        (async function* () {
+          yield `${head}\n${rest.slice(0, 3).join("\n")}\n`;
+          await change(); // after the first rows are read, before the election is locked
+          yield rest.slice(3).join("\n");
+        })(),
+        { mode: "all-or-nothing", dryRun: false, encoding: "utf-8" },
+      );
+    // A TPS no row names may go: the rows stand.
+    const spare = await database.db
+      .insertInto("tps")
+      .values({
+        election_id: election.id,
+        id: crypto.randomUUID(),
+        code: "009",
+        name: "TPS 009",
+        address: null,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    const report = await importWhile(() =>
+      database.db.deleteFrom("tps").where("id", "=", spare.id).execute(),
+    );
+    expect(report).toMatchObject({ applied: true, counts: { inserted: 6 } });
+
+    const next = await createElection(app, adminToken, { tps: 2, votingDay: "2027-03-14" });
+    election = next;
+    await addMember(database.db, election.id, committeeId, "committee");
+    await expect(
+      importWhile(() =>
+        database.db
+          .deleteFrom("tps")
+          .where("election_id", "=", election.id)
+          .where("code", "=", "002")
+          .execute(),
+      ),
+    ).rejects.toMatchObject({ code: "ROLL_CONTEXT_CHANGED" });
+    expect(await voters()).toEqual([]);
+  });
+
   it("a NIK repeated thousands of times is reported quickly, each message naming a few of the other lines", async () => {
     const row = fixture("valid.csv").toString().split("\n")[1] as string;
     const body = `${fixture("valid.csv").toString().split("\n")[0]}\n${`${row}\n`.repeat(3000)}`;

@@ -67,6 +67,30 @@ export class CsvReader {
     return this.separator < 0 ? null : String.fromCharCode(this.separator);
   }
 
+  /** Whether the next text starts a record: the separator is known and no record is part-read. */
+  get atRecordStart(): boolean {
+    return (
+      this.detectBuffer === null &&
+      !this.inQuotes &&
+      !this.afterQuote &&
+      !this.pendingCR &&
+      this.field === "" &&
+      this.fields.length === 0
+    );
+  }
+
+  /** The physical line the next record starts on. */
+  get nextLine(): number {
+    return this.line;
+  }
+
+  /** Counts one whole line a caller read itself (at a record start), so later records keep their numbers. */
+  skipLine(): void {
+    if (!this.atRecordStart) throw new Error("skipLine() in the middle of a record");
+    this.line++;
+    this.recordLine = this.line;
+  }
+
   /** Feeds a chunk of text; returns the records it completed. */
   push(chunk: string): CsvRecord[] {
     if (chunk === "") return [];

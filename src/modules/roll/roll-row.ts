@@ -145,7 +145,7 @@ export interface VoterRow {
   note: string | null;
 }
 
-const MAX_LENGTH: Partial<Record<RollColumn, number>> = {
+export const MAX_LENGTH: Partial<Record<RollColumn, number>> = {
   nama: 200,
   tempat_lahir: 100,
   alamat: 500,
@@ -182,7 +182,7 @@ export function parseDate(raw: string): string | null {
   return `${String(y).padStart(4, "0")}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
 }
 
-function daysInMonth(year: number, month: number): number {
+export function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
@@ -214,7 +214,17 @@ const MARITAL: Record<string, "B" | "S" | "P"> = {
   "CERAI MATI": "P",
   "PERNAH KAWIN": "P",
 };
-const NO_DISABILITY = new Set(["", "-", "0", "N", "TIDAK", "TIDAK ADA", "NO", "NONE", "BUKAN"]);
+export const NO_DISABILITY: ReadonlySet<string> = new Set([
+  "",
+  "-",
+  "0",
+  "N",
+  "TIDAK",
+  "TIDAK ADA",
+  "NO",
+  "NONE",
+  "BUKAN",
+]);
 
 /** Looks a TPS up by code, forgiving "1", "01", "TPS 01" for the code "001". */
 export function resolveTps(raw: string, tpsByCode: ReadonlyMap<string, string>): string | undefined {
