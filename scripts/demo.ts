@@ -427,12 +427,28 @@ async function story(service: Service): Promise<void> {
   }
   await api(ketua, "POST", `${E}/ceremony`, { threshold: 3, holders: holders.map(idOf) });
   const shares = new Map<string, string>();
+  // What each holder keeps on their own device: the sealed share as handed over, and their key.
+  const holderFiles = new Map<string, { sealed: string; key: string }>();
+  mkdirSync(path.join(OUT, "holders"), { recursive: true });
   for (const holder of holders) {
     const taken = await api<{ sealed_share: string }>(
       tokens[holder] as string,
       "POST",
       `${E}/ceremony/share`,
     );
+    const files = {
+      sealed: path.join(OUT, "holders", `${holder}.sealed-share.json`),
+      key: path.join(OUT, "holders", `${holder}.key`),
+    };
+    writeFileSync(files.sealed, `${JSON.stringify(taken)}\n`, { mode: 0o600 });
+    writeFileSync(
+      files.key,
+      `${(holderKeys.get(holder) as { secretKey: Buffer }).secretKey.toString("base64")}\n`,
+      {
+        mode: 0o600,
+      },
+    );
+    holderFiles.set(holder, files);
     const keys = holderKeys.get(holder) as { publicKey: Buffer; secretKey: Buffer };
     const opened = openSealedShare(Buffer.from(taken.sealed_share, "base64"), keys.publicKey, keys.secretKey);
     check(opened !== null, "each holder opens their own share");
@@ -698,6 +714,57 @@ async function story(service: Service): Promise<void> {
     `the offline verifier passes (exit ${verified.status}: ${verified.stderr.trim()})`,
   );
 
+  chapter("Three holders recount offline with their own shares");
+  detail(
+    "Each holder turns the sealed share they kept into a share file on their own device (npm run holder-share -- open …);",
+  );
+  detail(
+    "the verifier rebuilds the key from any 3, opens every ballot again and compares with the signed result.",
+  );
+  const shareFiles: string[] = [];
+  for (const holder of tallyHolders) {
+    const files = holderFiles.get(holder) as { sealed: string; key: string };
+    const shareFile = path.join(OUT, "holders", `${holder}.share.json`);
+    rmSync(shareFile, { force: true }); // the tool never overwrites a share file; a re-run starts clean
+    const made = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "scripts/holder-share.ts",
+        "open",
+        "--sealed",
+        files.sealed,
+        "--secret-key",
+        files.key,
+        "--out",
+        shareFile,
+      ],
+      { cwd: ROOT, encoding: "utf8" },
+    );
+    check(made.status === 0, `${holder} makes a share file (exit ${made.status}: ${made.stderr.trim()})`);
+    shareFiles.push(shareFile);
+  }
+  const recountReport = path.join(OUT, "recount-report.json");
+  const recounted = spawnSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "scripts/verify-record.ts",
+      recordFile,
+      ...shareFiles.flatMap((f) => ["--share", f]),
+      "--json",
+      recountReport,
+    ],
+    { cwd: ROOT, encoding: "utf8", env: { ...process.env, DATABASE_URL: "" } },
+  );
+  for (const line of recounted.stdout.trim().split("\n")) detail(`  │ ${line}`);
+  check(
+    recounted.status === 0,
+    `the offline recount agrees with the certified result (exit ${recounted.status}: ${recounted.stderr.trim()})`,
+  );
+
   chapter("The berita acara");
   const html = await api<string>(null, "GET", `${E}/berita-acara`);
   const minutes = path.join(OUT, "berita-acara.html");
@@ -728,6 +795,7 @@ async function story(service: Service): Promise<void> {
   say();
   say(`  Election record:   ${path.relative(ROOT, recordFile)}`);
   say(`  Offline report:    ${path.relative(ROOT, reportFile)}`);
+  say(`  Offline recount:   ${path.relative(ROOT, recountReport)}`);
   say(`  Berita acara:      ${path.relative(ROOT, minutes)}`);
   say(`  Service log:       ${path.relative(ROOT, service.logFile)}`);
 }

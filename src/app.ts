@@ -33,12 +33,13 @@ import { TallySessions } from "./modules/tally/tally.service.js";
 import { authRoutes, userRoutes } from "./modules/users/users.routes.js";
 import { type Access, PUBLIC } from "./plugins/access.js";
 import authPlugin from "./plugins/auth.js";
-import { registerErrorHandling } from "./plugins/errors.js";
+import { clientErrorHandler, frameworkErrors, registerErrorHandling } from "./plugins/errors.js";
+import inputPlugin from "./plugins/input.js";
 import { loggerOptions } from "./plugins/logging.js";
 
 export interface AppOverrides {
   db: Db;
-  /** The pool under `db`: the roll importer streams COPY through one of its clients. */
+  /** The pool under `db`: the roll importer and the tally stream COPY through its clients. */
   pool: pg.Pool;
   /** The vote-log signing keys; loaded from the database (made at first start) on first use when absent. */
   logKeyring?: LogKeyring;
@@ -69,11 +70,14 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
     trustProxy: config.TRUST_PROXY,
     genReqId: () => newId(),
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  await app.register(inputPlugin);
 
   // No route without an access rule: the guard is only as good as its coverage.
   app.decorate("routeAccess", [] as RouteAccess[]);
@@ -164,7 +168,12 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(pollingRoutes, { db, config, tokenKey: getTokenKey });
   await app.register(ballotRoutes, { db, keyring: getKeyring, tokenKey: getTokenKey });
   await app.register(resultRoutes, { db });
-  await app.register(tallyRoutes, { db, keyring: getKeyring, sessions: new TallySessions() });
+  await app.register(tallyRoutes, {
+    db,
+    pool: overrides.pool,
+    keyring: getKeyring,
+    sessions: new TallySessions(),
+  });
   await app.register(recordRoutes, { db, keyring: getKeyring });
 
   await app.ready();

@@ -20,10 +20,15 @@ export function generateTallyKeyPair(): TallyKeyPair {
 
 /** Recomputes the public half, e.g. to check a secret reconstructed from Shamir shares against the stored key. */
 export function tallyKeyPairFromSecretKey(secretKey: Uint8Array): TallyKeyPair {
+  return { publicKey: x25519PublicKeyOf(secretKey), secretKey: Buffer.from(secretKey) };
+}
+
+/** The public half of an X25519 secret key, without copying the secret (nothing is left to wipe). */
+export function x25519PublicKeyOf(secretKey: Uint8Array): Buffer {
   if (secretKey.length !== X25519_SECRET_KEY_BYTES) throw new RangeError("an X25519 secret key is 32 bytes");
   const publicKey = Buffer.alloc(X25519_PUBLIC_KEY_BYTES);
   sodium.crypto_scalarmult_base(publicKey, asBuffer(secretKey));
-  return { publicKey, secretKey: Buffer.from(secretKey) };
+  return publicKey;
 }
 
 /** The plaintext, or null if the box does not open (wrong key, tampered bytes, malformed lengths). */

@@ -4,7 +4,7 @@
 // read. Buffers holding the secret are wiped after use.
 import { combine, split } from "shamir-secret-sharing";
 import sodium from "sodium-native";
-import { generateTallyKeyPair, tallyKeyPairFromSecretKey } from "./sealed-ballot.js";
+import { generateTallyKeyPair, x25519PublicKeyOf } from "./sealed-ballot.js";
 
 export const HOLDER_PUBLIC_KEY_BYTES = sodium.crypto_box_PUBLICKEYBYTES;
 
@@ -93,10 +93,14 @@ export async function recombineTallySecret(
   expectedPublicKey: Uint8Array,
 ): Promise<Buffer | null> {
   let secret: Uint8Array;
+  // The library gets copies (it may keep or alter what it is given); they are wiped however it ends.
+  const copies = shares.map((s) => Uint8Array.from(s));
   try {
-    secret = await combine(shares.map((s) => Uint8Array.from(s)));
+    secret = await combine(copies);
   } catch {
     return null;
+  } finally {
+    for (const copy of copies) wipe(copy);
   }
   if (secret.length !== 32) {
     wipe(secret);
@@ -104,7 +108,7 @@ export async function recombineTallySecret(
   }
   const candidate = Buffer.from(secret);
   wipe(secret);
-  if (!tallyKeyPairFromSecretKey(candidate).publicKey.equals(Buffer.from(expectedPublicKey))) {
+  if (!x25519PublicKeyOf(candidate).equals(Buffer.from(expectedPublicKey))) {
     wipe(candidate);
     return null;
   }

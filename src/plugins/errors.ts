@@ -1,7 +1,9 @@
 // Every error leaves the service as `{ "error": { code, message, details? } }` (SPEC §10). Application errors
 // keep their code; validation and parser errors get stable codes; a database outage answers 503 with a
 // retryable code; anything else is logged in full and answered with a 500 that reveals nothing but a request id.
-import type { FastifyError, FastifyInstance } from "fastify";
+import http from "node:http";
+import type { Socket } from "node:net";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { AppError } from "../lib/errors.js";
 
@@ -66,6 +68,47 @@ export function toAppError(error: FastifyError | Error): AppError | null {
     return new AppError("VALIDATION_FAILED", "the request could not be processed as sent");
   }
   return null;
+}
+
+/**
+ * The router's own refusals (a URL with bad percent-encoding, a path segment over the length limit) are answered
+ * before any route or error handler runs; without this Fastify writes them in its own shape (Fastify option
+ * `frameworkErrors`).
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const known =
+    error.code === "FST_ERR_MAX_PARAM_LENGTH"
+      ? new AppError("VALIDATION_FAILED", "a path segment is longer than any id this service uses", {
+          issues: [{ where: "params", message: "too long" }],
+        })
+      : new AppError("VALIDATION_FAILED", "the URL is not valid (bad percent-encoding)", {
+          issues: [{ where: "url", message: "invalid" }],
+        });
+  void reply.code(known.statusCode).send(known.toJSON());
+}
+
+/**
+ * A request Node's HTTP parser cannot read (garbage, headers over the size limit, too slow) never reaches
+ * Fastify; it is answered on the socket, in the same envelope (Fastify option `clientErrorHandler`).
+ */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const known =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? new AppError("HEADERS_TOO_LARGE", "request headers too large")
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? new AppError("REQUEST_TIMEOUT", "the request took too long to arrive")
+        : new AppError("VALIDATION_FAILED", "malformed HTTP request");
+  const body = JSON.stringify(known.toJSON());
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${known.statusCode} ${http.STATUS_CODES[known.statusCode]}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

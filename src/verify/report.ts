@@ -1,7 +1,10 @@
 // Owns the human-readable form of a verification report: what a witness reads (and prints beside the berita
 // acara). The verdict comes first, then what was checked, then every failure grouped by kind with the seqs or
-// checkpoint sizes it names, then the recount when a tally key was given. Plain text, fixed-width friendly.
+// checkpoint sizes it names, then the recount when a tally key was given; for a whole record, the published
+// result's checks follow (formatRecordReport). Plain text, fixed-width friendly.
 
+import type { RecordVerificationReport } from "./record-verify.js";
+import { RESULT_FAILURE_KINDS, type ResultCheckReport, type ResultFailureKind } from "./result-check.js";
 import {
   type ElectionCounts,
   FAILURE_KINDS,
@@ -33,8 +36,65 @@ const KIND_TITLES: Record<FailureKind, string> = {
   counts_mismatch: "Published counts that differ from the recount",
 };
 
+const RESULT_KIND_TITLES: Record<ResultFailureKind, string> = {
+  result_missing: "No result in the record of a tallied election",
+  result_malformed: "A result document that cannot be read",
+  result_signature_invalid: "A result document not signed by a log key",
+  result_of_another_log: "A result computed over another log",
+  result_counts_inconsistent: "Published counts that do not add up",
+  result_decision_mismatch: "A winner that does not follow from the counts and the election's rules",
+  result_discrepancies_mismatch: "Reconciliation discrepancies that differ from what the numbers imply",
+  approval_signature_invalid: "Approvals with a signature that does not verify",
+  quorum_not_reached: "Certified without the quorum of approvals",
+};
+
+/** The report on a whole election record: the election, the log, then the published result. */
+export function formatRecordReport(report: RecordVerificationReport, labels: ReportLabels = {}): string {
+  const lines = [
+    `Election record verification: ${report.ok ? "OK" : "FAILED"}`,
+    `Election: ${report.election.name} (${report.election.id}), ${report.election.status}`,
+    report.recounted
+      ? "Recount: every ballot opened with the tally key rebuilt from k shares"
+      : "Recount: not done (no shares given); the published counts are checked for consistency only",
+    "",
+    formatReport(report.log, labels).trimEnd(),
+    "",
+    ...formatResult(report.result),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+function formatResult(result: ResultCheckReport): string[] {
+  const lines = [
+    `Published result: ${result.present ? (result.ok ? "OK" : "FAILED") : "none in the record"}`,
+  ];
+  if (result.decision !== null) {
+    const { winner, rule } = result.decision;
+    lines.push(`  Winner: ${winner === null ? "none" : `No. ${winner}`} (rule: ${rule})`);
+  }
+  if (result.present) {
+    const { total, signed, quorum } = result.approvals;
+    lines.push(
+      `  Approvals: ${total} of the ${quorum} that certify (${signed} with the member's own signature)`,
+    );
+  }
+  for (const kind of RESULT_FAILURE_KINDS) {
+    const failures = result.failures.filter((f) => f.kind === kind);
+    if (failures.length === 0) continue;
+    lines.push("");
+    lines.push(`${RESULT_KIND_TITLES[kind]} [${kind}]: ${failures.length}`);
+    for (const failure of failures) lines.push(`  - ${failure.message}`);
+  }
+  return lines;
+}
+
+export interface ReportLabels {
+  /** How to name a TPS in the recount table (e.g. by its code); by its id when absent. */
+  tps?: (tpsId: string) => string;
+}
+
 /** A multi-line text report ending with a newline. */
-export function formatReport(report: VerificationReport): string {
+export function formatReport(report: VerificationReport, labels: ReportLabels = {}): string {
   const lines: string[] = [];
   lines.push(`Suara vote log verification: ${report.ok ? "OK" : "FAILED"}`);
   lines.push("");
@@ -46,7 +106,7 @@ export function formatReport(report: VerificationReport): string {
   lines.push(...formatFailures(report));
   if (report.counts !== undefined) {
     lines.push("");
-    lines.push(...formatCounts(report.counts));
+    lines.push(...formatCounts(report.counts, labels.tps ?? ((id) => id)));
   }
   return `${lines.join("\n")}\n`;
 }
@@ -110,13 +170,14 @@ function ranges(values: readonly number[]): string {
   return out.join(", ");
 }
 
-function formatCounts(counts: ElectionCounts): string[] {
+function formatCounts(counts: ElectionCounts, tpsLabel: (tpsId: string) => string): string[] {
   const candidates = Object.keys(counts.perCandidate).sort((a, b) => Number(a) - Number(b));
   const header = ["", ...candidates.map((number) => `No. ${number}`), "Blank", "Invalid", "Ballots"];
   const rows: string[][] = [];
-  for (const [tpsId, tps] of Object.entries(counts.perTps).sort(([a], [b]) => a.localeCompare(b))) {
+  const byLabel = Object.entries(counts.perTps).sort(([a], [b]) => tpsLabel(a).localeCompare(tpsLabel(b)));
+  for (const [tpsId, tps] of byLabel) {
     rows.push([
-      `TPS ${tpsId}`,
+      `TPS ${tpsLabel(tpsId)}`,
       ...candidates.map((number) => String(tps.perCandidate[number] ?? 0)),
       String(tps.blank),
       String(tps.invalid),

@@ -16,9 +16,17 @@
 // Memory stays bounded by the batches in flight, except for the set of ballot ids already seen, which is a
 // packed open-addressing table of 16-byte ids (about 34 bytes per ballot at the worst load factor).
 
-import { canonicalBallotBytes, decodeBallotChoice, type SealedBallot } from "../crypto/ballot.js";
+import {
+  BALLOT_CHOICE_BYTES,
+  BALLOT_CHOICE_DOMAIN,
+  BALLOT_DOMAIN,
+  BOX_MAC_BYTES,
+  decodeBallotChoice,
+  MAX_CIPHERTEXT_BYTES,
+  type SealedBallot,
+} from "../crypto/ballot.js";
 import { encodeBase64 } from "../crypto/base64.js";
-import { bytesEqual } from "../crypto/bytes.js";
+import { bytesEqual, bytesToUuid, utf8, uuidToBytes } from "../crypto/bytes.js";
 import { parseCheckpoint } from "../crypto/checkpoint.js";
 import { CompactRange } from "../crypto/compact-range.js";
 import { kioskKeyId, verifyEd25519 } from "../crypto/ed25519.js";
@@ -26,14 +34,8 @@ import { CryptoFormatError } from "../crypto/errors.js";
 import { emptyTreeRoot, leafHash } from "../crypto/hash.js";
 import { randomBytesFor } from "../crypto/random.js";
 import { openSealedBallot } from "../crypto/sealed-ballot.js";
-import { ed25519NoteVerifier, type NoteVerifier, openNote, parseNote } from "../crypto/signed-note.js";
-import {
-  ballotContentOf,
-  decodeVoteRecord,
-  encodeVoteRecord,
-  genesisPrevHash,
-  type VoteRecord,
-} from "../crypto/vote-record.js";
+import { ed25519NoteVerifier, parseNote } from "../crypto/signed-note.js";
+import { decodeVoteRecord, genesisPrevHash, VOTE_RECORD_DOMAIN } from "../crypto/vote-record.js";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public types
@@ -133,7 +135,7 @@ export interface VerificationReport {
   rootHash: string;
   /** Checkpoints whose signature and origin were valid and whose root was compared. */
   checkpointsChecked: number;
-  /** In log order; checkpoint failures found before streaming come first, counts last. */
+  /** In log order: each checkpoint's after the entry that completes its size, then those beyond the log, counts last. */
   failures: VerificationFailure[];
   failuresTruncated: boolean;
   /** The recount, present when a tally key was given. */
@@ -142,8 +144,11 @@ export interface VerificationReport {
 
 /** One entry's signature check and box opening: plain data, so it can cross a worker-thread boundary. */
 export interface CryptoTask {
-  /** canonicalBallotBytes rebuilt from the record: what the kiosk signed. */
-  message: Uint8Array;
+  /**
+   * canonicalBallotBytes rebuilt from the record: what the kiosk signed. May be given as consecutive parts (views
+   * into the leaf), which a worker lays out side by side, so that no copy is made per entry on this thread.
+   */
+  message: Uint8Array | readonly Uint8Array[];
   signature: Uint8Array;
   /** The enrolled kiosk key; null when there is none (then only the box is opened, if asked). */
   publicKey: Uint8Array | null;
@@ -178,9 +183,14 @@ export interface VerifierInput {
   logPublicKeys: Uint8Array[];
   kiosks: EnrolledKiosk[];
   tpsIds: string[];
-  /** In stored order (by seq). */
-  entries: AsyncIterable<LogEntry> | Iterable<LogEntry>;
-  checkpoints: Array<{ note: string }>;
+  /** In stored order (by seq), one by one or in pages (a page costs one await instead of one per entry). */
+  entries: AsyncIterable<LogEntry | readonly LogEntry[]> | Iterable<LogEntry | readonly LogEntry[]>;
+  /**
+   * Every stored checkpoint. An array may be in any order; any other iterable must yield them in ascending tree
+   * size (as the database and the record file store them), so a log with a checkpoint per append streams in
+   * bounded memory. Each checkpoint is settled when the tree reaches its size.
+   */
+  checkpoints: Iterable<{ note: string }> | AsyncIterable<{ note: string }>;
   /** With the tally key, every ballot is opened and counted. */
   tally?: { secretKey: Uint8Array; candidateNumbers: number[] };
   /** Compared with the recount (needs `tally`). */
@@ -193,6 +203,11 @@ export interface VerifierInput {
   batchSize?: number;
   /** Batches handed to the worker before waiting for the oldest (default 4). */
   batchesInFlight?: number;
+  /**
+   * The number of entries expected (the log's size, when known): the table of seen ballot ids is sized for it
+   * once instead of doubling on the way, which would briefly hold both tables (memory, SPEC §13). A hint only.
+   */
+  expectedEntries?: number;
   /** Failures kept in the report (default 1000); the rest are counted in `ok` and `failuresTruncated` only. */
   maxFailures?: number;
 }
@@ -204,9 +219,14 @@ export const DEFAULT_MAX_FAILURES = 1000;
 // ---------------------------------------------------------------------------------------------------------------
 // The in-process crypto worker
 
+/** The signed bytes of a task as one array. */
+export function taskMessage(task: CryptoTask): Uint8Array {
+  return task.message instanceof Uint8Array ? task.message : Buffer.concat(task.message);
+}
+
 function verifyAndOpenTask(task: CryptoTask, tallySecretKey: Uint8Array | null): CryptoResult {
   const signatureValid =
-    task.publicKey !== null && verifyEd25519(task.signature, task.message, task.publicKey);
+    task.publicKey !== null && verifyEd25519(task.signature, taskMessage(task), task.publicKey);
   const plaintext =
     task.sealed !== null && tallySecretKey !== null ? openSealedBallot(task.sealed, tallySecretKey) : null;
   return { signatureValid, plaintext };
@@ -228,31 +248,50 @@ const BALLOT_ID_BYTES = 16;
 
 /** What the streaming pass learned about one entry, waiting for its batch's crypto results. */
 interface PendingEntry {
-  seq: number;
+  /** Null for an item that carries only checkpoints (size 0, or beyond the end of the log). */
+  seq: number | null;
   failures: VerificationFailure[];
-  /** Failures of checkpoints at the size this entry completes, reported after the entry's own. */
-  checkpointFailures: VerificationFailure[];
   /** Index into the batch's tasks, or -1 when nothing was queued (malformed record). */
   task: number;
   /** True when a kiosk key was found, so a false signature result is a failure to report. */
   expectSignature: boolean;
   /** Null when the entry is not a ballot of this election (malformed, wrong election). */
-  ballot: { ballotId: string; tpsId: string; authentic: boolean } | null;
+  ballot: { ballotIdBytes: Uint8Array; tpsId: string; authentic: boolean } | null;
+  /** Checkpoints settled with this item, reported after the entry's own failures. */
+  checkpoints: PendingCheckpoints | null;
+}
+
+/** The checkpoints of one tree size (or only malformed ones), with the root the entries gave at that size. */
+interface PendingCheckpoints {
+  size: number;
+  /** The computed root at `size`; null when the log ended before it (checkpoint beyond the log). */
+  root: Uint8Array | null;
+  /** The log's size when these were taken. */
+  logSize: number;
+  /** In input order; malformed ones carry their failure and no size. */
+  notes: Array<{ parsed: ParsedCheckpoint; tasks: number[] }>;
 }
 
 interface Batch {
   entries: PendingEntry[];
+  /** Emptied once handed to the worker (see submit); `taskCount` keeps their number. */
   tasks: CryptoTask[];
+  taskCount: number;
 }
 
 function newBatch(): Batch {
-  return { entries: [], tasks: [] };
+  return { entries: [], tasks: [], taskCount: 0 };
+}
+
+function checkpointOnlyItem(checkpoints: PendingCheckpoints): PendingEntry {
+  return { seq: null, failures: [], task: -1, expectSignature: false, ballot: null, checkpoints };
 }
 
 export async function verifyElectionLog(input: VerifierInput): Promise<VerificationReport> {
   const sink = new FailureSink(input.maxFailures ?? DEFAULT_MAX_FAILURES);
   const electionId = input.electionId.toLowerCase();
-  const checkpoints = openCheckpoints(input, sink);
+  const electionIdBytes = uuidToBytes(electionId);
+  const feed = new CheckpointFeed(input.checkpoints, input.origin, input.logPublicKeys);
   const kiosks = indexKiosks(input.kiosks);
   const tpsIds = new Set(input.tpsIds.map((id) => id.toLowerCase()));
   const tally = input.tally ? new Recount(input.tally.candidateNumbers, input.tpsIds) : null;
@@ -262,7 +301,11 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
   const batchesInFlight = Math.max(1, input.batchesInFlight ?? DEFAULT_BATCHES_IN_FLIGHT);
 
   const tree = CompactRange.empty();
-  const ballotIds = new BallotIdSet();
+  // Load stays ≤ 1/2: room for twice the expected ids, capped so a wrong hint cannot allocate without bound.
+  const hint = Number.isFinite(input.expectedEntries) ? Math.floor(input.expectedEntries as number) : 0;
+  const expected = Math.min(Math.max(0, hint), 1 << 26);
+  const ballotIds = new BallotIdSet(Math.max(1 << 12, expected * 2 + 2));
+  const checked = { checkpoints: 0 };
   let previousLeafHash: Uint8Array = genesisPrevHash();
   let previousSeq = 0;
   let entriesSettled = 0;
@@ -272,77 +315,128 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
     const oldest = inFlight.shift();
     if (oldest === undefined) return;
     const results = await oldest.results;
-    settleBatch(oldest.batch, results, sink, tally, electionId, tallySecretKey !== null);
-    entriesSettled += oldest.batch.entries.length;
+    entriesSettled += settleBatch(
+      oldest.batch,
+      results,
+      sink,
+      tally,
+      electionIdBytes,
+      tallySecretKey !== null,
+      checked,
+    );
     input.onProgress?.(entriesSettled);
   };
   const submit = async (batch: Batch): Promise<void> => {
     const results = worker.verifyAndOpen({ tasks: batch.tasks, tallySecretKey });
+    // The worker holds the tasks now; dropping ours lets the leaves they view die young instead of being
+    // promoted with the batch and pinning their network chunks until a full collection (memory, SPEC §13).
+    batch.taskCount = batch.tasks.length;
+    batch.tasks = [];
     // Awaited in order later; until then a rejection must not surface as an unhandled one.
     results.catch(() => undefined);
     inFlight.push({ batch, results });
     while (inFlight.length >= batchesInFlight) await settleOldest();
   };
 
+  const context: RecordContext = {
+    electionId,
+    electionIdBytes,
+    kiosks,
+    tpsIds,
+    ballotIds,
+    open: tallySecretKey !== null,
+  };
   let batch = newBatch();
+  /** Takes the checkpoints up to the tree's current size (and malformed ones read on the way) into `batch`. */
+  const takeCheckpoints = async (root: () => Uint8Array): Promise<PendingCheckpoints | null> => {
+    const notes = await feed.takeThrough(tree.size);
+    if (notes.length === 0) return null;
+    return {
+      size: tree.size,
+      root: notes.some((note) => note.size >= 0) ? root() : null,
+      logSize: tree.size,
+      notes: notes.map((parsed) => ({ parsed, tasks: queueCheckpoint(parsed, batch) })),
+    };
+  };
   try {
-    for await (const entry of input.entries) {
-      const pending: PendingEntry = {
-        seq: entry.seq,
-        failures: [],
-        checkpointFailures: [],
-        task: -1,
-        expectSignature: false,
-        ballot: null,
-      };
-      const fail = (kind: FailureKind, message: string): void => {
-        pending.failures.push({ kind, seq: entry.seq, message });
-      };
+    // Size-0 checkpoints: the empty tree is never reached by appending.
+    await feed.start();
+    const atZero = await takeCheckpoints(emptyTreeRoot);
+    if (atZero !== null) batch.entries.push(checkpointOnlyItem(atZero));
 
-      // Seq continuity of the log as stored.
-      const expectedSeq = previousSeq + 1;
-      if (entry.seq > expectedSeq) {
-        const missing =
-          entry.seq === expectedSeq + 1 ? `seq ${expectedSeq}` : `seqs ${expectedSeq}..${entry.seq - 1}`;
-        fail("seq_gap", `seq ${entry.seq} follows seq ${previousSeq}: ${missing} missing here`);
-      } else if (entry.seq < expectedSeq) {
-        fail("seq_out_of_order", `seq ${entry.seq} comes after seq ${previousSeq}`);
-      }
-      previousSeq = Math.max(previousSeq, entry.seq);
+    for await (const item of input.entries) {
+      const page: readonly LogEntry[] = Array.isArray(item) ? item : [item as LogEntry];
+      for (const entry of page) {
+        const pending: PendingEntry = {
+          seq: entry.seq,
+          failures: [],
+          task: -1,
+          expectSignature: false,
+          ballot: null,
+          checkpoints: null,
+        };
 
-      // Hash chain and Merkle tree over the bytes exactly as stored.
-      const hash = leafHash(entry.leaf);
-      tree.append(hash);
-      const record = decodeStrictly(entry.leaf, fail);
-      if (record !== null) {
-        if (record.seq !== entry.seq) {
-          fail("seq_out_of_order", `entry stored as seq ${entry.seq} says it is seq ${record.seq}`);
+        // Seq continuity of the log as stored.
+        const expectedSeq = previousSeq + 1;
+        if (entry.seq > expectedSeq) {
+          const missing =
+            entry.seq === expectedSeq + 1 ? `seq ${expectedSeq}` : `seqs ${expectedSeq}..${entry.seq - 1}`;
+          failEntry(
+            pending,
+            "seq_gap",
+            `seq ${entry.seq} follows seq ${previousSeq}: ${missing} missing here`,
+          );
+        } else if (entry.seq < expectedSeq) {
+          failEntry(pending, "seq_out_of_order", `seq ${entry.seq} comes after seq ${previousSeq}`);
         }
-        if (!bytesEqual(record.prevHash, previousLeafHash)) {
-          fail("prev_hash_mismatch", "prev_hash is not the leaf hash of the entry stored before it");
-        }
-        checkRecord(record, entry, pending, batch, fail, {
-          electionId,
-          kiosks,
-          tpsIds,
-          ballotIds,
-          open: tallySecretKey !== null,
-        });
-      }
-      previousLeafHash = hash;
+        previousSeq = Math.max(previousSeq, entry.seq);
 
-      const claims = checkpoints.bySize.get(tree.size);
-      if (claims !== undefined) {
-        const root = tree.root();
-        for (const claim of claims) {
-          if (!bytesEqual(claim.rootHash, root)) {
-            pending.checkpointFailures.push(rootMismatch(tree.size, claim.rootHash, root));
+        // Hash chain and Merkle tree over the bytes exactly as stored.
+        const hash = leafHash(entry.leaf);
+        tree.append(hash);
+        const record = readLeaf(entry.leaf, pending);
+        if (record !== null) {
+          if (record.seq !== entry.seq) {
+            failEntry(
+              pending,
+              "seq_out_of_order",
+              `entry stored as seq ${entry.seq} says it is seq ${record.seq}`,
+            );
           }
+          if (!bytesEqual(record.prevHash, previousLeafHash)) {
+            failEntry(
+              pending,
+              "prev_hash_mismatch",
+              "prev_hash is not the leaf hash of the entry stored before it",
+            );
+          }
+          checkRecord(record, entry, pending, batch, context);
+        }
+        previousLeafHash = hash;
+
+        if (feed.due(tree.size)) pending.checkpoints = await takeCheckpoints(() => tree.root());
+
+        batch.entries.push(pending);
+        if (batch.entries.length >= batchSize) {
+          const full = batch;
+          batch = newBatch();
+          await submit(full);
         }
       }
-
-      batch.entries.push(pending);
-      if (batch.entries.length >= batchSize) {
+    }
+    // Checkpoints beyond the end of the log: their signatures still decide whether they are the log's claims.
+    for (;;) {
+      const beyond = await feed.takeNextRun();
+      if (beyond === null) break;
+      batch.entries.push(
+        checkpointOnlyItem({
+          size: beyond.size,
+          root: null,
+          logSize: tree.size,
+          notes: beyond.notes.map((parsed) => ({ parsed, tasks: queueCheckpoint(parsed, batch) })),
+        }),
+      );
+      if (batch.tasks.length >= batchSize) {
         const full = batch;
         batch = newBatch();
         await submit(full);
@@ -355,16 +449,6 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
   }
 
   const treeSize = tree.size;
-  for (const size of [...checkpoints.bySize.keys()].sort((a, b) => a - b)) {
-    if (size <= treeSize) continue;
-    sink.add({
-      kind: "checkpoint_beyond_log",
-      seq: null,
-      checkpointSize: size,
-      message: `checkpoint of size ${size} but the log has ${treeSize} entries`,
-    });
-  }
-
   let counts: ElectionCounts | undefined;
   if (tally !== null) {
     counts = tally.result();
@@ -385,7 +469,7 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
     entriesChecked: entriesSettled,
     treeSize,
     rootHash: encodeBase64(tree.root()),
-    checkpointsChecked: checkpoints.checked,
+    checkpointsChecked: checked.checkpoints,
     failures: sink.failures,
     failuresTruncated: sink.truncated,
   };
@@ -393,59 +477,136 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
   return report;
 }
 
-function decodeStrictly(
-  leaf: Uint8Array,
-  fail: (kind: FailureKind, message: string) => void,
-): VoteRecord | null {
-  let record: VoteRecord;
+/** Byte layout of a v1 vote record (docs/record-format.md §6); every field before the ciphertext is fixed-size. */
+const VOTE_DOMAIN_BYTES = utf8(VOTE_RECORD_DOMAIN);
+const BALLOT_DOMAIN_BYTES = utf8(BALLOT_DOMAIN);
+const ELECTION_AT = VOTE_DOMAIN_BYTES.length; // 21
+const SEQ_AT = ELECTION_AT + 16;
+const TPS_AT = BALLOT_ID_OFFSET + BALLOT_ID_BYTES;
+const KIOSK_KEY_ID_AT = TPS_AT + 16;
+const EPHEMERAL_AT = KIOSK_KEY_ID_AT + 32;
+const LENGTH_AT = EPHEMERAL_AT + 32 + 24;
+const CIPHERTEXT_AT = LENGTH_AT + 4;
+const TRAILER_BYTES = 64 + 32;
+const MAX_SAFE_HIGH_WORD = 0x1f_ffff;
+
+/** What the verifier needs of one record, read in place from the leaf's bytes (views, not copies). */
+export interface LeafFields {
+  seq: number;
+  electionIdBytes: Uint8Array;
+  ballotIdBytes: Uint8Array;
+  tpsId: string;
+  kioskKeyIdHex: string;
+  ephemeralPublicKey: Uint8Array;
+  nonce: Uint8Array;
+  ciphertext: Uint8Array;
+  kioskSignature: Uint8Array;
+  prevHash: Uint8Array;
+  /** canonicalBallotBytes of the record's ballot fields, what the kiosk signed, as four consecutive parts. */
+  message: readonly Uint8Array[];
+}
+
+/**
+ * Reads a leaf that is in canonical v1 form, or reports malformed_record and returns null. The hot path reads
+ * the fields in place: it accepts exactly what decodeVoteRecord accepts (the domain line, seq 1..2^53-1, a
+ * ciphertext of 16..4096 bytes, nothing after the prev hash) and, since every field is then at a fixed position
+ * or length-prefixed, the bytes are the one encoding of their fields — what re-encoding would confirm. Anything
+ * else goes to decodeVoteRecord, the authority, for the reason.
+ */
+function readLeaf(leaf: Uint8Array, pending: PendingEntry): LeafFields | null {
+  const fields = readCanonicalLeaf(leaf);
+  if (fields !== null) return fields;
   try {
-    record = decodeVoteRecord(leaf);
+    decodeVoteRecord(leaf);
   } catch (error) {
     const why = error instanceof CryptoFormatError ? error.message : String(error);
-    fail("malformed_record", `entry does not decode as a v1 vote record: ${why}`);
+    failEntry(pending, "malformed_record", `entry does not decode as a v1 vote record: ${why}`);
     return null;
   }
-  // Decoding is strict, so this cannot differ today; it guards the one-encoding rule if the decoder loosens.
-  if (!bytesEqual(encodeVoteRecord(record), leaf)) {
-    fail("malformed_record", "entry does not re-encode to the same bytes");
-    return null;
-  }
-  return record;
+  // Unreachable while the two agree; fail loudly rather than judge an entry by a reader that is wrong.
+  throw new Error("the verifier's leaf reader refused a record that decodeVoteRecord accepts");
+}
+
+/** Exported for the test that holds it to decodeVoteRecord; the verifier reaches it through readLeaf. */
+export function readCanonicalLeaf(leaf: Uint8Array): LeafFields | null {
+  if (leaf.length < CIPHERTEXT_AT) return null;
+  for (let i = 0; i < VOTE_DOMAIN_BYTES.length; i++) if (leaf[i] !== VOTE_DOMAIN_BYTES[i]) return null;
+  const high = readWord(leaf, SEQ_AT);
+  const seq = high * 2 ** 32 + readWord(leaf, SEQ_AT + 4);
+  if (high > MAX_SAFE_HIGH_WORD || seq < 1) return null;
+  const ciphertextBytes = readWord(leaf, LENGTH_AT);
+  if (ciphertextBytes < BOX_MAC_BYTES || ciphertextBytes > MAX_CIPHERTEXT_BYTES) return null;
+  const ciphertextEnd = CIPHERTEXT_AT + ciphertextBytes;
+  if (leaf.length !== ciphertextEnd + TRAILER_BYTES) return null;
+
+  // "suara/ballot/v1\n" ‖ election ‖ ballot ‖ tps ‖ ephemeral pk ‖ nonce ‖ u32 len ‖ ciphertext: the record's
+  // own bytes in three runs (the record puts seq after the election and the kiosk key id after the TPS).
+  const electionIdBytes = leaf.subarray(ELECTION_AT, SEQ_AT);
+  const message = [
+    BALLOT_DOMAIN_BYTES,
+    electionIdBytes,
+    leaf.subarray(BALLOT_ID_OFFSET, KIOSK_KEY_ID_AT),
+    leaf.subarray(EPHEMERAL_AT, ciphertextEnd),
+  ];
+
+  const bytes = Buffer.isBuffer(leaf) ? leaf : Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength);
+  return {
+    seq,
+    electionIdBytes,
+    ballotIdBytes: leaf.subarray(BALLOT_ID_OFFSET, TPS_AT),
+    tpsId: uuidOfHex(bytes.toString("hex", TPS_AT, KIOSK_KEY_ID_AT)),
+    kioskKeyIdHex: bytes.toString("hex", KIOSK_KEY_ID_AT, EPHEMERAL_AT),
+    ephemeralPublicKey: leaf.subarray(EPHEMERAL_AT, EPHEMERAL_AT + 32),
+    nonce: leaf.subarray(EPHEMERAL_AT + 32, LENGTH_AT),
+    ciphertext: leaf.subarray(CIPHERTEXT_AT, ciphertextEnd),
+    kioskSignature: leaf.subarray(ciphertextEnd, ciphertextEnd + 64),
+    prevHash: leaf.subarray(ciphertextEnd + 64),
+    message,
+  };
+}
+
+/** 32 lower-case hex digits as a UUID's text form. */
+function uuidOfHex(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 interface RecordContext {
   electionId: string;
+  electionIdBytes: Uint8Array;
   kiosks: Map<string, EnrolledKiosk[]>;
   tpsIds: Set<string>;
   ballotIds: BallotIdSet;
   open: boolean;
 }
 
+function failEntry(pending: PendingEntry, kind: FailureKind, message: string): void {
+  pending.failures.push({ kind, seq: pending.seq, message });
+}
+
 /** Every per-record check that needs no signature: election, seq, kiosk, TPS, ballot id; queues the crypto. */
 function checkRecord(
-  record: VoteRecord,
+  record: LeafFields,
   entry: LogEntry,
   pending: PendingEntry,
   batch: Batch,
-  fail: (kind: FailureKind, message: string) => void,
   context: RecordContext,
 ): void {
   let authentic = true;
-  const ofThisElection = record.electionId === context.electionId;
+  const ofThisElection = bytesEqual(record.electionIdBytes, context.electionIdBytes);
   if (!ofThisElection) {
-    fail("wrong_election", `entry belongs to election ${record.electionId}`);
+    failEntry(pending, "wrong_election", `entry belongs to election ${bytesToUuid(record.electionIdBytes)}`);
   }
   if (!context.tpsIds.has(record.tpsId)) {
     authentic = false;
-    fail("unknown_tps", `TPS ${record.tpsId} is not a TPS of this election`);
+    failEntry(pending, "unknown_tps", `TPS ${record.tpsId} is not a TPS of this election`);
   }
 
-  const keyIdHex = Buffer.from(record.kioskKeyId).toString("hex");
+  const keyIdHex = record.kioskKeyIdHex;
   const enrolments = context.kiosks.get(keyIdHex);
   let publicKey: Uint8Array | null = null;
   if (enrolments === undefined) {
     authentic = false;
-    fail("unknown_kiosk", `kiosk key ${keyIdHex} is not enrolled`);
+    failEntry(pending, "unknown_kiosk", `kiosk key ${keyIdHex} is not enrolled`);
   } else {
     const first = enrolments[0] as EnrolledKiosk;
     publicKey = first.publicKey;
@@ -453,30 +614,44 @@ function checkRecord(
     if (atTps === undefined) {
       authentic = false;
       const where = enrolments.map((kiosk) => kiosk.tpsId).join(", ");
-      fail("kiosk_wrong_tps", `kiosk ${keyIdHex} is enrolled for TPS ${where}, not ${record.tpsId}`);
+      failEntry(
+        pending,
+        "kiosk_wrong_tps",
+        `kiosk ${keyIdHex} is enrolled for TPS ${where}, not ${record.tpsId}`,
+      );
     } else {
       // The larger of the two seqs: a rewritten seq field cannot move an entry back before the revocation.
       const position = Math.max(entry.seq, record.seq);
       if (atTps.revokedAtLogSize !== null && position > atTps.revokedAtLogSize) {
         authentic = false;
-        fail("kiosk_revoked", `kiosk ${keyIdHex} was revoked at log size ${atTps.revokedAtLogSize}`);
+        failEntry(
+          pending,
+          "kiosk_revoked",
+          `kiosk ${keyIdHex} was revoked at log size ${atTps.revokedAtLogSize}`,
+        );
       }
     }
   }
 
-  const ballotId = entry.leaf.subarray(BALLOT_ID_OFFSET, BALLOT_ID_OFFSET + BALLOT_ID_BYTES);
-  if (!context.ballotIds.add(ballotId)) {
+  if (!context.ballotIds.add(record.ballotIdBytes)) {
     authentic = false;
-    fail("duplicate_ballot_id", `ballot_id ${record.ballotId} already appeared earlier in the log`);
+    failEntry(
+      pending,
+      "duplicate_ballot_id",
+      `ballot_id ${bytesToUuid(record.ballotIdBytes)} already appeared earlier in the log`,
+    );
   }
 
-  pending.ballot = ofThisElection ? { ballotId: record.ballotId, tpsId: record.tpsId, authentic } : null;
+  // A copy of the 16 bytes, so that the pending entry does not keep the leaf (and its chunk) alive.
+  pending.ballot = ofThisElection
+    ? { ballotIdBytes: Uint8Array.from(record.ballotIdBytes), tpsId: record.tpsId, authentic }
+    : null;
   pending.expectSignature = publicKey !== null;
   // A ballot that is already rejected is counted invalid without opening it.
   const open = context.open && ofThisElection && authentic;
   pending.task = batch.tasks.length;
   batch.tasks.push({
-    message: canonicalBallotBytes(ballotContentOf(record)),
+    message: record.message,
     signature: record.kioskSignature,
     publicKey,
     sealed: open
@@ -485,19 +660,25 @@ function checkRecord(
   });
 }
 
-/** Applies a batch's crypto results in log order: signature failures, then the count of each ballot. */
+/**
+ * Applies a batch's crypto results in log order: signature failures, then the count of each ballot, then the
+ * checkpoints settled at that entry. Returns the number of log entries settled.
+ */
 function settleBatch(
   batch: Batch,
   results: CryptoResult[],
   sink: FailureSink,
   tally: Recount | null,
-  electionId: string,
+  electionIdBytes: Uint8Array,
   opened: boolean,
-): void {
-  if (results.length !== batch.tasks.length) {
-    throw new Error(`crypto worker returned ${results.length} results for ${batch.tasks.length} tasks`);
+  checked: { checkpoints: number },
+): number {
+  if (results.length !== batch.taskCount) {
+    throw new Error(`crypto worker returned ${results.length} results for ${batch.taskCount} tasks`);
   }
+  let entries = 0;
   for (const pending of batch.entries) {
+    if (pending.seq !== null) entries++;
     for (const failure of pending.failures) sink.add(failure);
     const result = pending.task >= 0 ? results[pending.task] : undefined;
     const ballot = pending.ballot;
@@ -510,32 +691,45 @@ function settleBatch(
         message: "kiosk signature does not verify over the ballot bytes",
       });
     }
-    if (tally !== null && ballot !== null) {
+    if (tally !== null && ballot !== null && pending.seq !== null) {
       if (!authentic) {
         tally.add(ballot.tpsId, INVALID);
       } else {
-        const choice = readChoice(result?.plaintext ?? null, opened, ballot.ballotId, electionId);
+        const choice = readChoice(result?.plaintext ?? null, opened, ballot.ballotIdBytes, electionIdBytes);
         if (choice.failure !== null) sink.add({ ...choice.failure, seq: pending.seq });
         tally.add(ballot.tpsId, choice.candidateNumber);
       }
     }
-    for (const failure of pending.checkpointFailures) sink.add(failure);
+    if (pending.checkpoints !== null) settleCheckpoints(pending.checkpoints, results, sink, checked);
   }
+  return entries;
 }
 
 const INVALID = -1;
 
+const CHOICE_DOMAIN_BYTES = utf8(BALLOT_CHOICE_DOMAIN);
+
 function readChoice(
   plaintext: Uint8Array | null,
   opened: boolean,
-  ballotId: string,
-  electionId: string,
+  ballotIdBytes: Uint8Array,
+  electionIdBytes: Uint8Array,
 ): { candidateNumber: number; failure: Omit<VerificationFailure, "seq"> | null } {
   if (!opened || plaintext === null) {
     return {
       candidateNumber: INVALID,
       failure: { kind: "ballot_undecryptable", message: "sealed ballot does not open with the tally key" },
     };
+  }
+  // The common case read in place: "suara/choice/v1\n" ‖ this election ‖ this ballot ‖ u8 candidate number.
+  const domain = CHOICE_DOMAIN_BYTES.length;
+  if (
+    plaintext.length === BALLOT_CHOICE_BYTES &&
+    bytesEqual(plaintext.subarray(0, domain), CHOICE_DOMAIN_BYTES) &&
+    bytesEqual(plaintext.subarray(domain, domain + 16), electionIdBytes) &&
+    bytesEqual(plaintext.subarray(domain + 16, domain + 32), ballotIdBytes)
+  ) {
+    return { candidateNumber: plaintext[domain + 32] as number, failure: null };
   }
   let choice: ReturnType<typeof decodeBallotChoice>;
   try {
@@ -546,16 +740,13 @@ function readChoice(
       failure: { kind: "ballot_undecryptable", message: "sealed ballot opens but is not a v1 ballot choice" },
     };
   }
-  if (choice.electionId !== electionId || choice.ballotId !== ballotId) {
-    return {
-      candidateNumber: INVALID,
-      failure: {
-        kind: "ballot_binding_mismatch",
-        message: `sealed choice is bound to election ${choice.electionId}, ballot ${choice.ballotId}`,
-      },
-    };
-  }
-  return { candidateNumber: choice.candidateNumber, failure: null };
+  return {
+    candidateNumber: INVALID,
+    failure: {
+      kind: "ballot_binding_mismatch",
+      message: `sealed choice is bound to election ${choice.electionId}, ballot ${choice.ballotId}`,
+    },
+  };
 }
 
 function rootMismatch(size: number, claimed: Uint8Array, computed: Uint8Array): VerificationFailure {
@@ -570,90 +761,214 @@ function rootMismatch(size: number, claimed: Uint8Array, computed: Uint8Array): 
 // ---------------------------------------------------------------------------------------------------------------
 // Checkpoints
 
-interface CheckpointClaim {
+/** One stored checkpoint as read: its claim, and the signatures by known log keys still to verify. */
+interface ParsedCheckpoint {
+  /** "checkpoint #n", n counting from 1 in input order. */
+  which: string;
+  /** -1 when the note does not parse (then `failure` is checkpoint_malformed). */
+  size: number;
   rootHash: Uint8Array;
-}
-
-interface OpenedCheckpoints {
-  /** Distinct roots claimed by validly signed checkpoints, per tree size. */
-  bySize: Map<number, CheckpointClaim[]>;
-  checked: number;
+  /** Set when the checkpoint is already known to be no claim of the log (malformed, other origin, no known key). */
+  failure: VerificationFailure | null;
+  /** The signed text's bytes, and each distinct known key's signature over them, as openNote checks them. */
+  text: Uint8Array;
+  signatures: Array<{ id: string; signature: Uint8Array; publicKey: Uint8Array }>;
 }
 
 /**
- * Opens every checkpoint upfront: syntax, origin, signature under one of the log keys (key name = origin), and
- * same-size agreement. Only validly signed checkpoints are claims of the log and take part in root checks.
+ * Reads checkpoints one ahead of the tree, in ascending size: syntax, origin and which log keys signed are
+ * checked here (cheap); the signatures themselves go into the crypto batches beside the entries.
  */
-function openCheckpoints(input: VerifierInput, sink: FailureSink): OpenedCheckpoints {
-  const verifiers = logVerifiers(input.origin, input.logPublicKeys);
-  const bySize = new Map<number, CheckpointClaim[]>();
-  let checked = 0;
-  for (const [index, { note }] of input.checkpoints.entries()) {
-    const which = `checkpoint #${index + 1}`;
-    let size: number;
-    let rootHash: Uint8Array;
-    let origin: string;
+class CheckpointFeed {
+  /** By "<key name>+<8 hex digit key id>", as signed-note lines name them. */
+  private readonly keys = new Map<string, Uint8Array>();
+  private readonly next: () => Promise<ParsedCheckpoint | null>;
+  private index = 0;
+  private peek: ParsedCheckpoint | null = null;
+
+  constructor(
+    source: Iterable<{ note: string }> | AsyncIterable<{ note: string }>,
+    private readonly origin: string,
+    logPublicKeys: readonly Uint8Array[],
+  ) {
+    for (const key of logPublicKeys) {
+      const id = `${origin}+${keyIdHex(ed25519NoteVerifier(origin, key).keyId)}`;
+      this.keys.set(id, Uint8Array.from(key));
+    }
+    if (Array.isArray(source)) {
+      // An array is in memory already: parse it all and settle it in size order (malformed first), stably.
+      const parsed = (source as Array<{ note: string }>).map((item) => this.parse(item.note));
+      parsed.sort((a, b) => a.size - b.size);
+      let at = 0;
+      this.next = async () => parsed[at++] ?? null;
+    } else {
+      const iterator =
+        Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+      this.next = async () => {
+        const item = await iterator.next();
+        return item.done === true ? null : this.parse(item.value.note);
+      };
+    }
+  }
+
+  /** Reads the first checkpoint. */
+  async start(): Promise<void> {
+    this.peek = await this.next();
+  }
+
+  /** True when a checkpoint of at most `size`, or a malformed one, is next. */
+  due(size: number): boolean {
+    return this.peek !== null && this.peek.size <= size;
+  }
+
+  /** Every checkpoint of exactly `size`, and malformed ones among them. */
+  async takeThrough(size: number): Promise<ParsedCheckpoint[]> {
+    const taken: ParsedCheckpoint[] = [];
+    while (this.peek !== null && this.peek.size <= size) {
+      if (this.peek.size >= 0 && this.peek.size < size) {
+        // Only an iterable can get here (arrays are sorted): its contract is ascending size.
+        throw new Error(
+          `checkpoints must be given in ascending tree size: ${this.peek.which} (size ${this.peek.size}) ` +
+            `came after the log had passed that size`,
+        );
+      }
+      taken.push(this.peek);
+      this.peek = await this.next();
+    }
+    return taken;
+  }
+
+  /** After the last entry: the malformed checkpoints next and the run of the next size, or null at the end. */
+  async takeNextRun(): Promise<{ size: number; notes: ParsedCheckpoint[] } | null> {
+    if (this.peek === null) return null;
+    const notes = await this.takeThrough(-1);
+    const size = this.peek?.size ?? -1;
+    if (size >= 0) notes.push(...(await this.takeThrough(size)));
+    return { size, notes };
+  }
+
+  private parse(note: string): ParsedCheckpoint {
+    const which = `checkpoint #${++this.index}`;
+    let text: string;
+    let signatures: ReturnType<typeof parseNote>["signatures"];
+    let checkpoint: ReturnType<typeof parseCheckpoint>;
     try {
-      const checkpoint = parseCheckpoint(parseNote(note).text);
-      ({ size, rootHash, origin } = checkpoint);
+      ({ text, signatures } = parseNote(note));
+      checkpoint = parseCheckpoint(text);
     } catch (error) {
       const why = error instanceof CryptoFormatError ? error.message : String(error);
-      sink.add({ kind: "checkpoint_malformed", seq: null, message: `${which}: ${why}` });
-      continue;
+      return {
+        which,
+        size: -1,
+        rootHash: new Uint8Array(0),
+        text: new Uint8Array(0),
+        signatures: [],
+        failure: { kind: "checkpoint_malformed", seq: null, message: `${which}: ${why}` },
+      };
     }
-    if (origin !== input.origin) {
-      sink.add({
+    const { size, rootHash, origin } = checkpoint;
+    const parsed: ParsedCheckpoint = {
+      which,
+      size,
+      rootHash,
+      text: utf8(text),
+      signatures: [],
+      failure: null,
+    };
+    if (origin !== this.origin) {
+      parsed.failure = {
         kind: "checkpoint_wrong_origin",
         seq: null,
         checkpointSize: size,
-        message: `${which} (size ${size}) is for log ${origin}, not ${input.origin}`,
-      });
+        message: `${which} (size ${size}) is for log ${origin}, not ${this.origin}`,
+      };
+      return parsed;
+    }
+    // As openNote: signatures by unknown keys are ignored, each known key counts once, one at least is needed.
+    for (const line of signatures) {
+      const id = `${line.name}+${keyIdHex(line.keyId)}`;
+      const publicKey = this.keys.get(id);
+      if (publicKey === undefined || parsed.signatures.some((s) => s.id === id)) continue;
+      parsed.signatures.push({ id, signature: line.signature, publicKey });
+    }
+    if (parsed.signatures.length === 0) {
+      parsed.failure = signatureInvalid(parsed, "no signature by a known key");
+    }
+    return parsed;
+  }
+}
+
+function keyIdHex(keyId: number): string {
+  return keyId.toString(16).padStart(8, "0");
+}
+
+function signatureInvalid(parsed: ParsedCheckpoint, why: string): VerificationFailure {
+  return {
+    kind: "checkpoint_signature_invalid",
+    seq: null,
+    checkpointSize: parsed.size,
+    message: `${parsed.which} (size ${parsed.size}) is not validly signed by a log key: ${why}`,
+  };
+}
+
+/** Queues a checkpoint's known signatures into the batch; returns their task indexes. */
+function queueCheckpoint(parsed: ParsedCheckpoint, batch: Batch): number[] {
+  if (parsed.failure !== null) return [];
+  return parsed.signatures.map(({ signature, publicKey }) => {
+    batch.tasks.push({ message: parsed.text, signature, publicKey, sealed: null });
+    return batch.tasks.length - 1;
+  });
+}
+
+/**
+ * Settles the checkpoints of one size, in input order: only validly signed ones are claims of the log (openNote's
+ * rule: every known key's signature must verify); claims of one size must agree, and each distinct claimed root
+ * must be the root the entries give — or, past the end of the log, the claim is itself the failure.
+ */
+function settleCheckpoints(
+  pending: PendingCheckpoints,
+  results: CryptoResult[],
+  sink: FailureSink,
+  checked: { checkpoints: number },
+): void {
+  const claims: Uint8Array[] = [];
+  for (const { parsed, tasks } of pending.notes) {
+    if (parsed.failure !== null) {
+      sink.add(parsed.failure);
       continue;
     }
-    try {
-      openNote(note, verifiers);
-    } catch (error) {
-      const why = error instanceof CryptoFormatError ? error.message : String(error);
-      sink.add({
-        kind: "checkpoint_signature_invalid",
-        seq: null,
-        checkpointSize: size,
-        message: `${which} (size ${size}) is not validly signed by a log key: ${why}`,
-      });
+    const bad = parsed.signatures.find((_, i) => results[tasks[i] ?? -1]?.signatureValid !== true);
+    if (bad !== undefined) {
+      sink.add(signatureInvalid(parsed, `invalid signature by ${bad.id}`));
       continue;
     }
-    checked++;
-    const claims = bySize.get(size) ?? [];
-    if (claims.some((claim) => bytesEqual(claim.rootHash, rootHash))) continue;
+    checked.checkpoints++;
+    if (claims.some((root) => bytesEqual(root, parsed.rootHash))) continue;
     if (claims.length > 0) {
       sink.add({
         kind: "checkpoints_inconsistent",
         seq: null,
-        checkpointSize: size,
-        message: `two signed checkpoints of size ${size} have different roots: ${claims
-          .map((claim) => encodeBase64(claim.rootHash))
-          .join(", ")} and ${encodeBase64(rootHash)}`,
+        checkpointSize: parsed.size,
+        message: `two signed checkpoints of size ${parsed.size} have different roots: ${claims
+          .map((root) => encodeBase64(root))
+          .join(", ")} and ${encodeBase64(parsed.rootHash)}`,
       });
     }
-    claims.push({ rootHash });
-    bySize.set(size, claims);
+    claims.push(parsed.rootHash);
   }
-  // The empty tree is never reached by appending, so size-0 checkpoints are settled here.
-  const empty = bySize.get(0);
-  if (empty !== undefined) {
-    const root = emptyTreeRoot();
-    for (const claim of empty) {
-      if (!bytesEqual(claim.rootHash, root)) sink.add(rootMismatch(0, claim.rootHash, root));
-    }
-    bySize.delete(0);
+  if (claims.length === 0) return;
+  if (pending.root === null) {
+    sink.add({
+      kind: "checkpoint_beyond_log",
+      seq: null,
+      checkpointSize: pending.size,
+      message: `checkpoint of size ${pending.size} but the log has ${pending.logSize} entries`,
+    });
+    return;
   }
-  return { bySize, checked };
-}
-
-function logVerifiers(origin: string, publicKeys: readonly Uint8Array[]): NoteVerifier[] {
-  const unique = new Map<string, Uint8Array>();
-  for (const key of publicKeys) unique.set(Buffer.from(key).toString("hex"), key);
-  return [...unique.values()].map((key) => ed25519NoteVerifier(origin, key));
+  for (const root of claims) {
+    if (!bytesEqual(root, pending.root)) sink.add(rootMismatch(pending.size, root, pending.root));
+  }
 }
 
 /** By kiosk key id (hex), recomputed from the public key: the id is defined by the key, not by a stored column. */

@@ -42,6 +42,12 @@ export interface Pilkades {
   witness: string;
   /** Opened shares of the holders, base64, by username. */
   shares: Record<string, string>;
+  /** What each holder received from POST /ceremony/share (the sealed share), by username. */
+  sealedShares: Record<string, Record<string, unknown>>;
+  /** Each holder's own X25519 key pair, by username. */
+  holderKeys: Record<string, { publicKey: Buffer; secretKey: Buffer }>;
+  /** The kiosk key pair of each TPS, in TPS order. */
+  kioskKeys: Array<{ publicKey: Uint8Array; secretKey: Uint8Array }>;
   call(
     who: string | null,
     method: "GET" | "POST" | "PUT" | "PATCH",
@@ -126,8 +132,10 @@ export async function runPilkades(
   });
   expect(held.statusCode, held.body).toBe(201);
   const shares: Record<string, string> = {};
+  const sealedShares: Record<string, Record<string, unknown>> = {};
   for (const h of holders) {
-    const sealed = (await call(h, "POST", "/ceremony/share")).json().sealed_share as string;
+    sealedShares[h] = (await call(h, "POST", "/ceremony/share")).json();
+    const sealed = sealedShares[h].sealed_share as string;
     const k = keys[h] as { publicKey: Buffer; secretKey: Buffer };
     shares[h] = (openSealedShare(Buffer.from(sealed, "base64"), k.publicKey, k.secretKey) as Buffer).toString(
       "base64",
@@ -135,8 +143,10 @@ export async function runPilkades(
   }
 
   const booths: KioskClient[] = [];
+  const kioskKeyPairs: Pilkades["kioskKeys"] = [];
   for (const [t, tpsId] of election.tpsIds.entries()) {
     const kioskKeys = createKioskKeys();
+    kioskKeyPairs.push(kioskKeys);
     const enrolled = await call(committee[0] as string, "POST", "/kiosks", {
       tps_id: tpsId,
       label: `Bilik ${t + 1}`,
@@ -168,7 +178,17 @@ export async function runPilkades(
   const closed = await call(committee[0] as string, "POST", "/close");
   expect(closed.statusCode, closed.body).toBe(200);
 
-  const run: Pilkades = { election, tokens, committee, witness, shares, call };
+  const run: Pilkades = {
+    election,
+    tokens,
+    committee,
+    witness,
+    shares,
+    sealedShares,
+    holderKeys: keys,
+    kioskKeys: kioskKeyPairs,
+    call,
+  };
   if (!options.untallied) await tally(run);
   return run;
 }

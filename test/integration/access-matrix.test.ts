@@ -1,6 +1,7 @@
 // SPEC §1: every request is authorised by role and scope. The matrix below is the rule as the users state it;
-// the generated sweep at the end checks every election-scoped route of the route table against its declared
-// rule, so a route added later cannot escape the guard.
+// the generated sweeps at the end take every route of the route table (app.routeAccess, filled by the onRoute
+// hook) — election-scoped, outside any election, for kiosks — and check each persona against its declared rule;
+// the last test fails if a route falls outside all of them, so a route added later cannot escape the guard.
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAllowed, type Principal } from "../../src/plugins/auth.js";
@@ -274,5 +275,43 @@ describe("every election-scoped route obeys its declared rule", () => {
         else expect([401, 403], label).not.toContain(response.statusCode);
       }
     }
+  });
+
+  it("routes outside any election: each persona outside the rule is refused, anonymous callers with 401", async () => {
+    const unscoped = app.routeAccess.filter(
+      (r) =>
+        !r.url.includes(":electionId") && (r.access.kind === "roles" || r.access.kind === "authenticated"),
+    );
+    expect(unscoped.length).toBeGreaterThanOrEqual(8);
+    for (const route of unscoped) {
+      const url = route.url.replace(/:[a-zA-Z]+/g, "00000000-0000-4000-8000-000000000000");
+      for (const persona of PERSONAS) {
+        const response = await app.inject({
+          method: route.method as "GET",
+          url,
+          headers: headersFor(persona),
+          ...(route.method === "GET" || route.method === "DELETE" ? {} : { payload: {} }),
+        });
+        const label = `${route.method} ${route.url} as ${persona}`;
+        const allowed =
+          route.access.kind === "authenticated" ||
+          (route.access.kind === "roles" && persona === "admin" && route.access.roles.includes("admin"));
+        if (persona === "anonymous") expect(response.statusCode, label).toBe(401);
+        else if (!allowed) expect(response.statusCode, label).toBe(403);
+        else expect([401, 403], label).not.toContain(response.statusCode);
+      }
+    }
+  });
+
+  it("no route escapes the sweeps: every route is swept above or is on the pinned public list", () => {
+    const swept = (r: (typeof app.routeAccess)[number]) =>
+      r.access.kind === "kiosk" || r.access.kind === "roles" || r.access.kind === "authenticated";
+    const rest = app.routeAccess.filter((r) => !swept(r));
+    // What is left is public, and http.test.ts pins that list route by route.
+    expect(rest.every((r) => r.access.kind === "public")).toBe(true);
+    // Every access kind the guard knows is one of those four: a fifth would need a sweep of its own.
+    expect(new Set(app.routeAccess.map((r) => r.access.kind))).toEqual(
+      new Set(["public", "authenticated", "roles", "kiosk"]),
+    );
   });
 });

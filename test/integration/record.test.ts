@@ -101,7 +101,7 @@ describe("the election record", () => {
     expect(lines).toHaveLength(1 + 8 + 40);
     expect(JSON.parse(lines[0] as string)).toMatchObject({
       type: "header",
-      format: "suara-election-record/v1",
+      format: "suara-election-record/v2",
     });
     expect(response.body).not.toMatch(/16\d{14}/);
     const file = path.join(dir, "record.jsonl");
@@ -110,7 +110,24 @@ describe("the election record", () => {
     expect(out).toMatch(/OK/);
     expect(code).toBe(0);
     const report = JSON.parse(readFileSync(`${file}.report.json`, "utf8"));
-    expect(report).toMatchObject({ ok: true, entriesChecked: 40, treeSize: 40, checkpointsChecked: 8 });
+    expect(report).toMatchObject({
+      ok: true,
+      log: { ok: true, entriesChecked: 40, treeSize: 40, checkpointsChecked: 8 },
+      result: { present: false, ok: true },
+    });
+  });
+
+  it("verifies through the package's bin (npx suara-verify-record) as through npm run", () => {
+    const bin = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).bin["suara-verify-record"];
+    const result = spawnSync(process.execPath, [bin, path.join(dir, "record.jsonl")], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^Election record verification: OK\n/);
+    expect(result.stdout).toContain("Published result: none in the record");
   });
 
   it("a record altered after download fails offline, naming the entry", async () => {
@@ -126,7 +143,7 @@ describe("the election record", () => {
     expect(out).toMatch(/FAILED/);
     const report = JSON.parse(readFileSync(`${file}.report.json`, "utf8"));
     expect(report.ok).toBe(false);
-    expect(report.failures.map((f: { seq: number | null }) => f.seq)).toContain(target.seq);
+    expect(report.log.failures.map((f: { seq: number | null }) => f.seq)).toContain(target.seq);
   });
 
   it("is not given to officers or to the public before certification", async () => {

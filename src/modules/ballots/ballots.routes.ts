@@ -7,7 +7,7 @@ import { KIOSK } from "../../plugins/access.js";
 import { requireKiosk } from "../../plugins/auth.js";
 import { electionParams } from "../elections/elections.schemas.js";
 import type { LogKeyring } from "../log/log.keys.js";
-import { castBallot } from "./ballots.service.js";
+import { CastQueue, castBallot } from "./ballots.service.js";
 
 const base64 = (what: string, min: number, max: number) =>
   z
@@ -40,6 +40,8 @@ export const ballotRoutes: FastifyPluginAsyncZod<{
   keyring: () => Promise<LogKeyring>;
   tokenKey: () => Promise<Buffer>;
 }> = async (app, { db, keyring, tokenKey }) => {
+  // One queue per service: concurrent casts into one election share a transaction (group commit).
+  const queue = new CastQueue(db);
   app.post(
     "/elections/:electionId/ballots",
     {
@@ -79,6 +81,8 @@ export const ballotRoutes: FastifyPluginAsyncZod<{
           ciphertext: body.ciphertext,
           kioskSignature: body.kiosk_signature,
         },
+        {},
+        queue,
       );
       return reply.code(replayed ? 200 : 201).send(receipt);
     },

@@ -44,6 +44,50 @@ export interface AppendedVote {
   trackingCode: string;
 }
 
+/** An election's log head, locked (FOR UPDATE) by the transaction that read it. */
+export interface LockedLogHead {
+  electionId: string;
+  treeSize: number;
+  compactRange: Buffer;
+  lastLeafHash: Buffer;
+}
+
+/**
+ * Takes the election's log head row for update (creating it for the first append), so that this transaction
+ * alone appends to the log until it commits. Hold no other log lock.
+ */
+export async function lockLogHead(tx: Transaction<DB>, electionId: string): Promise<LockedLogHead> {
+  const select = () =>
+    tx
+      .selectFrom("log_heads")
+      .selectAll()
+      .where("election_id", "=", electionId)
+      .forUpdate()
+      .executeTakeFirst();
+  // The head exists after the first append, so the common case is one round trip.
+  let head = await select();
+  if (!head) {
+    await tx
+      .insertInto("log_heads")
+      .values({
+        election_id: electionId,
+        tree_size: 0,
+        compact_range: Buffer.from(CompactRange.empty().encode()),
+        last_leaf_hash: Buffer.from(genesisPrevHash()),
+      })
+      .onConflict((oc) => oc.column("election_id").doNothing())
+      .execute();
+    head = await select();
+    if (!head) throw new Error(`log head of ${electionId} could not be created`);
+  }
+  return {
+    electionId,
+    treeSize: head.tree_size,
+    compactRange: head.compact_range,
+    lastLeafHash: head.last_leaf_hash,
+  };
+}
+
 /**
  * Appends votes to an election's log inside the caller's transaction and signs the checkpoint that covers them.
  * Hold no other log lock: the head row's lock is taken here and held until the caller commits.
@@ -55,26 +99,21 @@ export async function appendVotes(
   votes: readonly VoteToAppend[],
 ): Promise<{ appended: AppendedVote[]; checkpoint: SignedCheckpoint }> {
   if (votes.length === 0) throw new Error("appendVotes needs at least one vote");
-  await tx
-    .insertInto("log_heads")
-    .values({
-      election_id: electionId,
-      tree_size: 0,
-      compact_range: Buffer.from(CompactRange.empty().encode()),
-      last_leaf_hash: Buffer.from(genesisPrevHash()),
-    })
-    .onConflict((oc) => oc.column("election_id").doNothing())
-    .execute();
-  const head = await tx
-    .selectFrom("log_heads")
-    .selectAll()
-    .where("election_id", "=", electionId)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
+  return appendToLockedHead(tx, keyring, await lockLogHead(tx, electionId), votes);
+}
 
-  const range = CompactRange.decode(head.compact_range);
-  if (range.size !== head.tree_size) throw new Error(`log head of ${electionId} is inconsistent`);
-  let prevHash: Uint8Array = head.last_leaf_hash;
+/** appendVotes for a caller that already holds the head (lockLogHead, same transaction). */
+export async function appendToLockedHead(
+  tx: Transaction<DB>,
+  keyring: LogKeyring,
+  head: LockedLogHead,
+  votes: readonly VoteToAppend[],
+): Promise<{ appended: AppendedVote[]; checkpoint: SignedCheckpoint }> {
+  if (votes.length === 0) throw new Error("appendVotes needs at least one vote");
+  const electionId = head.electionId;
+  const range = CompactRange.decode(head.compactRange);
+  if (range.size !== head.treeSize) throw new Error(`log head of ${electionId} is inconsistent`);
+  let prevHash: Uint8Array = head.lastLeafHash;
   const entries: DB["log_entries"][] = [];
   const nodes: DB["log_tree_nodes"][] = [];
   const appended: AppendedVote[] = [];
@@ -103,9 +142,6 @@ export async function appendVotes(
     appended.push({ seq, ballotId: vote.ballotId, leafHash: hash, trackingCode });
     prevHash = hash;
   }
-  await tx.insertInto("log_entries").values(entries).execute();
-  if (nodes.length > 0) await tx.insertInto("log_tree_nodes").values(nodes).execute();
-
   const rootHash = Buffer.from(range.root());
   const checkpoint: Checkpoint = {
     origin: logOrigin(keyring, electionId),
@@ -114,17 +150,22 @@ export async function appendVotes(
     extensions: [],
   };
   const note = signCheckpoint(checkpoint, [checkpointSigner(keyring, electionId)]);
-  await tx
-    .insertInto("log_checkpoints")
-    .values({
-      election_id: electionId,
-      tree_size: range.size,
-      root_hash: rootHash,
-      note,
-      key_id: keyring.active.id,
-    })
-    .execute();
-  await tx
+  // One statement, one round trip, while the head is locked: the entries, the tree's new nodes, the signed
+  // checkpoint, and the head moved on (data-modifying CTEs all run, in the one snapshot, or none does).
+  let statement = tx
+    .with("entries", (db) => db.insertInto("log_entries").values(entries))
+    .with("checkpoint", (db) =>
+      db.insertInto("log_checkpoints").values({
+        election_id: electionId,
+        tree_size: range.size,
+        root_hash: rootHash,
+        note,
+        key_id: keyring.active.id,
+      }),
+    );
+  if (nodes.length > 0)
+    statement = statement.with("nodes", (db) => db.insertInto("log_tree_nodes").values(nodes));
+  await statement
     .updateTable("log_heads")
     .set({
       tree_size: range.size,

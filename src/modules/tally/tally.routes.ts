@@ -1,6 +1,7 @@
 // HTTP routes of the tally: holders submit their shares after the polls close; everyone on the election sees
 // the progress.
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type pg from "pg";
 import { z } from "zod";
 import type { Db } from "../../db/database.js";
 import { AppError } from "../../lib/errors.js";
@@ -24,9 +25,11 @@ const status = z.object({
 
 export const tallyRoutes: FastifyPluginAsyncZod<{
   db: Db;
+  /** The pool under `db`: the tally streams the log by COPY through one of its clients. */
+  pool: pg.Pool;
   keyring: () => Promise<LogKeyring>;
   sessions: TallySessions;
-}> = async (app, { db, keyring, sessions }) => {
+}> = async (app, { db, pool, keyring, sessions }) => {
   app.post(
     "/elections/:electionId/tally/shares",
     {
@@ -49,6 +52,7 @@ export const tallyRoutes: FastifyPluginAsyncZod<{
       const principal = requirePrincipal(request);
       const result = await submitShare(
         db,
+        pool,
         await keyring(),
         sessions,
         { ...actorIn(principal, electionId), id: principal.userId },

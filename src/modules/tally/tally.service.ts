@@ -1,23 +1,27 @@
 // The tally (SPEC §8). After the polls close, share holders submit their shares one by one; the shares live only
 // in this process's memory (never in the database), and when k have arrived the tally key is rebuilt in memory,
-// checked against the election's public key, and the whole log is streamed from PostgreSQL through the verifier
-// (src/verify), which checks every §9 rule and opens and counts every ballot. The key and the shares are wiped
-// when it ends. The counts, the verification summary and the reconciliation are stored; the election becomes
-// `tallied`. Progress is visible while it runs.
+// checked against the election's public key, and the whole log is streamed from PostgreSQL (a binary COPY of the
+// entries on a connection of its own, the checkpoints page by page) through the verifier (src/verify), which
+// checks every §9 rule and, in a pool of worker threads across every core, verifies every signature and opens
+// every ballot, then counts them. The key and the shares are wiped and the pool is shut down when it ends. The
+// counts, the verification summary and the reconciliation are stored; the election becomes `tallied`. Progress
+// (entries checked of the log's size) is visible at GET /elections/{id}/tally while it runs.
 //
 // Because shares are held in memory, all holders of one election must reach the same instance (route the tally
 // to one instance when several serve the API); a restart loses submitted shares, and holders submit again.
 import { sql } from "kysely";
+import type pg from "pg";
 import { signEd25519 } from "../../crypto/ed25519.js";
 import { recombineTallySecret, wipe } from "../../crypto/tally-key.js";
 import type { Db } from "../../db/database.js";
 import { canonicalJson } from "../../lib/canonical-json.js";
 import { AppError, notFound } from "../../lib/errors.js";
+import { type CryptoPool, createCryptoPool } from "../../verify/crypto-pool.js";
 import { type ElectionCounts, type VerificationReport, verifyElectionLog } from "../../verify/verifier.js";
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
 import { getElection, tieBreakOf } from "../elections/elections.service.js";
 import { type LogKeyring, listLogKeys, logOrigin } from "../log/log.keys.js";
-import { logEntryPages } from "../log/log.service.js";
+import { checkpointNotes, copyLogEntries } from "./log-stream.js";
 import { decideWinner } from "./winner.js";
 
 export type TallyState = "collecting" | "running" | "done" | "failed";
@@ -28,6 +32,8 @@ interface Session {
   checked: number;
   total: number;
   failure?: string;
+  /** Settles when the running tally has ended, whatever its outcome; null when none has started. */
+  finished: Promise<void> | null;
 }
 
 /** Tally sessions of this process, by election. */
@@ -37,10 +43,15 @@ export class TallySessions {
   get(electionId: string): Session {
     let session = this.sessions.get(electionId);
     if (!session) {
-      session = { shares: new Map(), state: "collecting", checked: 0, total: 0 };
+      session = { shares: new Map(), state: "collecting", checked: 0, total: 0, finished: null };
       this.sessions.set(electionId, session);
     }
     return session;
+  }
+
+  /** Waits for the election's running tally, if any, to end (its outcome is in the session and the database). */
+  async whenFinished(electionId: string): Promise<void> {
+    await this.sessions.get(electionId)?.finished;
   }
 
   forget(electionId: string): void {
@@ -64,6 +75,7 @@ export function tallyStatus(sessions: TallySessions, electionId: string, thresho
 
 export async function submitShare(
   db: Db,
+  pool: pg.Pool,
   keyring: LogKeyring,
   sessions: TallySessions,
   actor: Actor & { id: string },
@@ -109,19 +121,16 @@ export async function submitShare(
   if (current.shares.size >= holder.threshold) {
     current.state = "running";
     // Runs after the response; progress and the outcome are read from the session and the database.
-    void runTally(db, keyring, sessions, actor, electionId, holder.public_key).catch(() => {});
+    current.finished = runTally(db, pool, keyring, sessions, actor, electionId, holder.public_key).catch(
+      () => {},
+    );
   }
   return tallyStatus(sessions, electionId, holder.threshold);
 }
 
-async function* streamEntries(db: Db, electionId: string) {
-  for await (const page of logEntryPages(db, electionId)) {
-    for (const r of page) yield { seq: r.seq, leaf: new Uint8Array(r.leaf) };
-  }
-}
-
 async function runTally(
   db: Db,
+  pool: pg.Pool,
   keyring: LogKeyring,
   sessions: TallySessions,
   actor: Actor,
@@ -146,26 +155,24 @@ async function runTally(
     );
     return;
   }
+  let cryptoPool: CryptoPool | null = null;
   try {
+    // One worker thread per core for the signatures and boxes; shut down as soon as the log is verified.
+    const threads = createCryptoPool();
+    cryptoPool = threads;
     const head = await db
       .selectFrom("log_heads")
       .select("tree_size")
       .where("election_id", "=", electionId)
       .executeTakeFirst();
     session.total = head?.tree_size ?? 0;
-    const [candidates, tps, kiosks, checkpoints, keys] = await Promise.all([
+    const [candidates, tps, kiosks, keys] = await Promise.all([
       db.selectFrom("candidates").select("ballot_number").where("election_id", "=", electionId).execute(),
       db.selectFrom("tps").select(["id", "area"]).where("election_id", "=", electionId).execute(),
       db
         .selectFrom("kiosks")
         .select(["key_id", "public_key", "tps_id", "revoked_at_log_size"])
         .where("election_id", "=", electionId)
-        .execute(),
-      db
-        .selectFrom("log_checkpoints")
-        .select("note")
-        .where("election_id", "=", electionId)
-        .orderBy("tree_size")
         .execute(),
       listLogKeys(db),
     ]);
@@ -180,13 +187,17 @@ async function runTally(
         revokedAtLogSize: k.revoked_at_log_size,
       })),
       tpsIds: tps.map((t) => t.id),
-      entries: streamEntries(db, electionId),
-      checkpoints,
+      entries: copyLogEntries(pool, electionId),
+      checkpoints: checkpointNotes(db, electionId),
       tally: { secretKey: secret, candidateNumbers: candidates.map((c) => c.ballot_number) },
+      expectedEntries: session.total,
+      cryptoWorker: threads,
+      batchesInFlight: threads.batchesInFlight,
       onProgress: (n) => {
         session.checked = n;
       },
     });
+    await threads.close();
     const counts = report.counts as ElectionCounts;
     const reconciliation = await reconcile(db, electionId, counts);
     const election = await getElection(db, electionId);
@@ -259,6 +270,7 @@ async function runTally(
     throw error;
   } finally {
     wipe(secret);
+    await cryptoPool?.close();
   }
 }
 

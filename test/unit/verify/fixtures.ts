@@ -91,7 +91,9 @@ export interface SyntheticElection {
     options?: { rootHash?: Uint8Array; signer?: NoteSigner; origin?: string },
   ): string;
   /** A verifier input over the built log; each call returns fresh arrays that a test may change. */
-  input(overrides?: Partial<VerifierInput>): VerifierInput;
+  input(
+    overrides?: Partial<Omit<VerifierInput, "checkpoints">> & { checkpoints?: Array<{ note: string }> },
+  ): VerifierInput & { checkpoints: Array<{ note: string }> };
 }
 
 function makeKiosk(name: string, tpsId: string): TestKiosk {

@@ -113,6 +113,13 @@ describe("the verifier, on an untouched log", () => {
     expect(progress).toEqual([64, 128, 192, 200]);
   });
 
+  it("gives the same report whatever the expected size hint, too small, exact or far too large", async () => {
+    const reference = await verifyElectionLog(shared.input());
+    for (const expectedEntries of [1, 200, 1_000_000, -5, Number.NaN]) {
+      expect(await verifyElectionLog(shared.input({ expectedEntries }))).toEqual(reference);
+    }
+  });
+
   it("accepts checkpoints signed by a retired log key listed beside the active one", async () => {
     const retired = generateEd25519KeyPair();
     const note = shared.checkpointAt(120, { signer: ed25519NoteSigner(shared.origin, retired.secretKey) });
@@ -407,14 +414,16 @@ describe("the verifier's report", () => {
     input.checkpoints.push({ note: election.checkpointAt(175, { signer: stranger }) });
     const published = structuredClone(election.expectedCounts);
     const report = await verifyElectionLog({ ...input, entries, publishedCounts: published });
+    // In log order: a checkpoint's failures come where the log reaches its size.
     expect(failuresOf(report)).toEqual([
-      "checkpoint_signature_invalid@size 175",
       "signature_invalid@seq 20",
       "unknown_kiosk@seq 70",
       "duplicate_ballot_id@seq 90",
       "signature_invalid@seq 140",
       "prev_hash_mismatch@seq 141",
-      ...rootMismatches(150, 200),
+      ...rootMismatches(150),
+      "checkpoint_signature_invalid@size 175",
+      ...rootMismatches(200),
       "counts_mismatch",
     ]);
     expect(report.counts).toEqual(withInvalid(election, election.expectedCounts, 20, 70, 90, 140));
@@ -446,6 +455,48 @@ describe("the verifier's report", () => {
     expect(text).toContain(`TPS ${tpsA}`);
     expect(text).toContain(`TPS ${tpsB}`);
     expect(text).toMatch(/\nTotal +\d+ +\d+ +\d+ +\d+ +0 +200\n$/);
+  });
+});
+
+describe("the verifier, on checkpoints given as a stream", () => {
+  async function* streamOf<T>(items: readonly T[]): AsyncGenerator<T> {
+    for (const item of items) yield item;
+  }
+
+  it("gives the same report for checkpoints streamed in ascending size as for the same array", async () => {
+    const input = shared.input();
+    const stranger = ed25519NoteSigner(shared.origin, generateEd25519KeyPair().secretKey);
+    const notes = [
+      { note: shared.checkpointAt(0) },
+      ...input.checkpoints.slice(0, 2),
+      { note: "not a checkpoint\n" },
+      { note: shared.checkpointAt(60, { signer: stranger }) },
+      { note: shared.checkpointAt(100, { rootHash: shared.rootAt(99) }) },
+      ...input.checkpoints.slice(2),
+      { note: shared.checkpointAt(250, { rootHash: shared.rootAt(200) }) },
+      { note: shared.checkpointAt(300, { signer: stranger, rootHash: shared.rootAt(200) }) },
+    ];
+    const fromArray = await verifyElectionLog({ ...input, checkpoints: [...notes] });
+    const fromStream = await verifyElectionLog({ ...input, checkpoints: streamOf(notes), batchSize: 16 });
+    expect(fromStream).toEqual(fromArray);
+    expect(failuresOf(fromStream)).toEqual([
+      "checkpoint_malformed",
+      "checkpoint_signature_invalid@size 60",
+      "checkpoints_inconsistent@size 100",
+      ...rootMismatches(100),
+      "checkpoint_beyond_log@size 250",
+      "checkpoint_signature_invalid@size 300",
+    ]);
+    // Sizes 0, 1, 50, 100 (twice), 150, 200 and 250 are validly signed.
+    expect(fromStream.checkpointsChecked).toBe(8);
+  });
+
+  it("refuses a checkpoint stream that goes back in size, rather than skip a root it can no longer check", async () => {
+    const input = shared.input();
+    const backwards = [...input.checkpoints].reverse();
+    await expect(verifyElectionLog({ ...input, checkpoints: streamOf(backwards) })).rejects.toThrow(
+      "checkpoints must be given in ascending tree size",
+    );
   });
 });
 

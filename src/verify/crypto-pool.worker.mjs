@@ -1,0 +1,99 @@
+// The worker thread of the verifier's crypto pool (src/verify/crypto-pool.ts): Ed25519 signature checks and
+// sealed-ballot openings with libsodium, one packed batch at a time. Plain JavaScript on purpose: it needs only
+// sodium-native, so it loads the same way under `node --import tsx` (the service), tsx (scripts) and vitest,
+// none of which would otherwise agree on how a worker thread compiles TypeScript.
+//
+// The packed layouts are defined once, in crypto-pool.ts (packBatch / unpackResults); this file mirrors them.
+// Request: u32 task count ‖ u8 has-secret ‖ 32-byte X25519 secret (zeros when absent) ‖ tasks, each:
+//   u8 flags (1 = verify the signature, 2 = open the box) ‖ field message ‖ field signature ‖ field public key
+//   ‖ field ephemeral public key ‖ field nonce ‖ field ciphertext, where a field is u32 length ‖ bytes.
+// Response: per task u8 signature valid ‖ u8 opened ‖ u32 plaintext length ‖ plaintext. Integers little-endian.
+// The secret is wiped from the request before the response is returned.
+import { move } from "piscina";
+import sodium from "sodium-native";
+
+const VERIFY = 1;
+const OPEN = 2;
+const SIGNATURE_BYTES = sodium.crypto_sign_BYTES;
+const PUBLIC_KEY_BYTES = sodium.crypto_sign_PUBLICKEYBYTES;
+const BOX_PUBLIC_KEY_BYTES = sodium.crypto_box_PUBLICKEYBYTES;
+const BOX_SECRET_KEY_BYTES = sodium.crypto_box_SECRETKEYBYTES;
+const NONCE_BYTES = sodium.crypto_box_NONCEBYTES;
+const MAC_BYTES = sodium.crypto_box_MACBYTES;
+
+/** @param {ArrayBuffer} request */
+export default function verifyAndOpenPacked(request) {
+  const view = new DataView(request);
+  const bytes = Buffer.from(request);
+  const count = view.getUint32(0, true);
+  const hasSecret = view.getUint8(4) === 1;
+  const secret = bytes.subarray(5, 5 + BOX_SECRET_KEY_BYTES);
+  let at = 5 + BOX_SECRET_KEY_BYTES;
+  const field = () => {
+    const length = view.getUint32(at, true);
+    const start = at + 4;
+    at = start + length;
+    return bytes.subarray(start, at);
+  };
+
+  // Upper bound of the response: 6 bytes per task plus every ciphertext (a plaintext is 16 bytes shorter).
+  const tasks = [];
+  let responseBytes = 0;
+  for (let i = 0; i < count; i++) {
+    const flags = view.getUint8(at);
+    at += 1;
+    const task = {
+      flags,
+      message: field(),
+      signature: field(),
+      publicKey: field(),
+      ephemeralPublicKey: field(),
+      nonce: field(),
+      ciphertext: field(),
+    };
+    tasks.push(task);
+    responseBytes += 6 + task.ciphertext.length;
+  }
+
+  const response = new ArrayBuffer(responseBytes);
+  const out = new DataView(response);
+  const outBytes = Buffer.from(response);
+  let written = 0;
+  try {
+    for (const task of tasks) {
+      const signatureValid =
+        (task.flags & VERIFY) !== 0 &&
+        task.signature.length === SIGNATURE_BYTES &&
+        task.publicKey.length === PUBLIC_KEY_BYTES &&
+        sodium.crypto_sign_verify_detached(task.signature, task.message, task.publicKey);
+      let opened = false;
+      let plaintextLength = 0;
+      if (
+        (task.flags & OPEN) !== 0 &&
+        hasSecret &&
+        task.ephemeralPublicKey.length === BOX_PUBLIC_KEY_BYTES &&
+        task.nonce.length === NONCE_BYTES &&
+        task.ciphertext.length >= MAC_BYTES
+      ) {
+        const plaintext = outBytes.subarray(written + 6, written + 6 + task.ciphertext.length - MAC_BYTES);
+        opened = sodium.crypto_box_open_easy(
+          plaintext,
+          task.ciphertext,
+          task.nonce,
+          task.ephemeralPublicKey,
+          secret,
+        );
+        if (opened) plaintextLength = plaintext.length;
+        else plaintext.fill(0);
+      }
+      out.setUint8(written, signatureValid ? 1 : 0);
+      out.setUint8(written + 1, opened ? 1 : 0);
+      out.setUint32(written + 2, plaintextLength, true);
+      written += 6 + plaintextLength;
+    }
+  } finally {
+    sodium.sodium_memzero(secret);
+  }
+  // Bytes past `written` (unopened boxes' room) stay zero; the reader stops after `count` results.
+  return move(response);
+}
