@@ -1,5 +1,7 @@
 // Importing a voter roll (SPEC §3): a CSV stream is decoded, parsed and validated row by row, and the valid rows
-// go through PostgreSQL COPY into a fresh load table. Then, with the election locked:
+// go through PostgreSQL COPY (binary, roll-copy.ts) into a fresh load table. The common clean row is checked and
+// encoded straight from its bytes (roll-fast-path.ts); every other row, and any the fast path is unsure of, goes
+// through the CSV reader and RowValidator. Then, with the election locked:
 //   - the election's first roll: the load table is indexed in bulk (its unique NIK constraint is also how
 //     duplicates inside the file are found) and attached as the election's partition of `voters`;
 //   - a later import: duplicates are found by grouping, and one merge upserts by NIK within the election.
