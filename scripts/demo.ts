@@ -20,6 +20,7 @@ import { freePort } from "../src/db/embedded.js";
 import { createKioskKeys, KioskClient, KioskError } from "../src/kiosk/client.js";
 import { maskNik } from "../src/modules/roll/nik.js";
 import { type DptRow, expectedOutcome, generateDptRows, planTps, toCsvLines } from "./lib/dpt-generator.js";
+import { votingDayNow } from "./lib/kiosk-sim.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -225,23 +226,6 @@ async function firstSignIn(username: string, oneTimePassword: string): Promise<s
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The election's calendar: the polls must be open now, so the demo votes "today" in a zone where now is not
-// near midnight (a real committee opens 07:00–13:00 WIB; the demo keeps its polls open all day).
-
-function votingDayNow(): { day: string; zone: "WIB" | "WITA" | "WIT" } {
-  for (const [zone, offset] of [
-    ["WIB", 7],
-    ["WITA", 8],
-    ["WIT", 9],
-  ] as const) {
-    const local = new Date(Date.now() + offset * 3600_000);
-    const minutes = local.getUTCHours() * 60 + local.getUTCMinutes();
-    if (minutes >= 10 && minutes <= 23 * 60 + 20) return { day: local.toISOString().slice(0, 10), zone };
-  }
-  throw new Error("unreachable: one of three zones an hour apart is away from midnight");
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 
 const CANDIDATES = [
   { ballot_number: 1, name: "H. Ahmad Fauzi, S.Pd." },
@@ -287,6 +271,8 @@ async function story(service: Service): Promise<void> {
   detail("The administrator signed in and replaced it with a password of their own (the service insists).");
 
   chapter("The operator creates the election and the accounts of the village's people");
+  // The polls must be open now: the demo votes "today" in a zone where now is not near midnight (a real
+  // committee opens 07:00–13:00 WIB; the demo keeps its polls open all day).
   const { day, zone } = votingDayNow();
   const election = await api<{ id: string; voting_day: string }>(admin, "POST", "/elections", {
     name: "Pilkades Desa Sungai Rengit 2027",

@@ -25,6 +25,7 @@ import {
 import { FastRowEncoder, RollInput } from "../../src/modules/roll/roll-fast-path.js";
 import {
   isBlankRow,
+  ROLL_COLUMNS,
   type RollContext,
   type RollProblem,
   RowValidator,
@@ -184,23 +185,7 @@ describe("the fast path agrees with the general path", () => {
 
   it("on random lines near the valid ones", () => {
     const ctx = contextFor(1000, 7);
-    const header = [
-      "nik",
-      "nkk",
-      "nama",
-      "tempat_lahir",
-      "tanggal_lahir",
-      "jenis_kelamin",
-      "status_kawin",
-      "alamat",
-      "dusun",
-      "rt",
-      "rw",
-      "tps",
-      "disabilitas",
-      "keterangan",
-      "extra",
-    ];
+    const header = [...ROLL_COLUMNS, "extra"];
     const map = resolveHeader(header);
     const validator = new RowValidator(map, ctx);
     const encoder = new FastRowEncoder(map, ctx, 44);
