@@ -3,115 +3,44 @@
 // blocks in its transaction (holding the election row FOR SHARE), later casts wait in the service's queue.
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
-import sodium from "sodium-native";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ballotTokenHash, generateBallotToken, normalizeBallotToken } from "../../src/crypto/ballot-token.js";
 import { prepareSignedBallot, type SignedBallot } from "../../src/crypto/kiosk-nacl.js";
-import { newId } from "../../src/crypto/random.js";
-import { createKioskKeys, KioskClient, type KioskError } from "../../src/kiosk/client.js";
+import type { KioskClient, KioskError } from "../../src/kiosk/client.js";
 import { MAX_FAILURES_PER_KIOSK } from "../../src/modules/ballots/ballots.service.js";
 import { loadLogKeyring } from "../../src/modules/log/log.keys.js";
 import { loadTokenKey } from "../../src/modules/polling/polling.service.js";
 import { verifyStoredElection } from "../../src/modules/record/record.service.js";
-import { ensureVoterPartition } from "../../src/modules/roll/roll.partition.js";
-import {
-  addMember,
-  bearer,
-  buildTestApp,
-  createElection,
-  createUser,
-  type ElectionFixture,
-  login,
-  openPollsNow,
-} from "../helpers/app.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { bearer, type ElectionFixture } from "../helpers/app.js";
+import { type CastingElection, openCastingElection, type TestBooth } from "../helpers/casting.js";
+import type { TestDatabase } from "../helpers/db.js";
 
+let casting: CastingElection;
 let database: TestDatabase;
 let app: FastifyInstance;
 let baseUrl: string;
 let election: ElectionFixture;
 let committeeToken: string;
-const officerTokens: string[] = [];
-const tally = { publicKey: Buffer.alloc(32), secretKey: Buffer.alloc(32) };
-sodium.crypto_box_keypair(tally.publicKey, tally.secretKey);
-const VOTERS_PER_TPS = 300;
-const nextVoter = [0, 0];
-const nikOf = (tpsIndex: number, n: number) => `16070501018${tpsIndex}${String(n + 1).padStart(4, "0")}`;
+let officerTokens: string[];
+let tally: CastingElection["tally"];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  ({ app } = await buildTestApp(database));
-  baseUrl = await app.listen({ host: "127.0.0.1", port: 0 });
-  await createUser(database.db, "admin", { isAdmin: true });
-  election = await createElection(app, await login(app, "admin"));
-  const committee = await createUser(database.db, "panitia");
-  await addMember(database.db, election.id, committee.id, "committee");
-  committeeToken = await login(app, "panitia");
-  for (const i of [0, 1]) {
-    const officer = await createUser(database.db, `kpps-${i}`);
-    await addMember(database.db, election.id, officer.id, "officer", election.tpsIds[i]);
-    officerTokens.push(await login(app, `kpps-${i}`));
-  }
-  await database.db.transaction().execute((tx) => ensureVoterPartition(tx, election.id));
-  const rows = [0, 1].flatMap((t) =>
-    Array.from({ length: VOTERS_PER_TPS }, (_, n) => ({
-      election_id: election.id,
-      nik: nikOf(t, n),
-      name: `Pemilih ${t}-${n}`,
-      birth_date: "1980-01-01",
-      sex: "L" as const,
-      marital_status: "S" as const,
-      tps_id: election.tpsIds[t] as string,
-    })),
-  );
-  await database.db.insertInto("voters").values(rows).execute();
-  await database.db
-    .insertInto("tally_keys")
-    .values({ election_id: election.id, public_key: tally.publicKey, threshold: 2, holders: 3 })
-    .execute();
-  await openPollsNow(database.db, election.id);
+  casting = await openCastingElection(300);
+  ({ database, app, baseUrl, election, committeeToken, officerTokens, tally } = casting);
 });
 
 afterAll(async () => {
-  await app?.close();
-  await database?.drop();
+  await casting?.close();
 });
 
-async function kiosk(
-  tpsIndex = 0,
-): Promise<KioskClient & { kioskId: string; secretKey: Uint8Array; tps: string }> {
-  const keys = createKioskKeys();
-  const enrolled = await app.inject({
-    method: "POST",
-    url: `/elections/${election.id}/kiosks`,
-    headers: bearer(committeeToken),
-    payload: {
-      tps_id: election.tpsIds[tpsIndex],
-      label: `Bilik ${newId().slice(0, 6)}`,
-      public_key: keys.publicKeyBase64,
-    },
-  });
-  const kioskId = enrolled.json().id as string;
-  const client = Object.assign(
-    new KioskClient({ baseUrl, electionId: election.id, kioskId, secretKey: keys.secretKey }),
-    { kioskId, secretKey: keys.secretKey, tps: election.tpsIds[tpsIndex] as string },
-  );
-  await client.signIn();
-  return client;
+/** A kiosk enrolled at a TPS and signed in. */
+async function kiosk(tpsIndex = 0): Promise<TestBooth> {
+  const booth = await casting.kiosk(tpsIndex);
+  await booth.signIn();
+  return booth;
 }
 
-async function checkIn(tpsIndex = 0): Promise<string> {
-  const n = nextVoter[tpsIndex] as number;
-  nextVoter[tpsIndex] = n + 1;
-  const response = await app.inject({
-    method: "POST",
-    url: `/elections/${election.id}/tps/${election.tpsIds[tpsIndex]}/checkins`,
-    headers: bearer(officerTokens[tpsIndex] as string),
-    payload: { nik: nikOf(tpsIndex, n) },
-  });
-  if (response.statusCode !== 201) throw new Error(response.body);
-  return response.json().token;
-}
+const checkIn = (tpsIndex = 0) => casting.checkIn(tpsIndex);
 
 /** One POST, no retries: the answer the kiosk gets (status + code, or the receipt). */
 async function post(booth: KioskClient, ballot: SignedBallot, token: string) {
@@ -132,14 +61,7 @@ async function post(booth: KioskClient, ballot: SignedBallot, token: string) {
   }
 }
 
-const logSize = async () =>
-  (
-    await database.db
-      .selectFrom("log_heads")
-      .select("tree_size")
-      .where("election_id", "=", election.id)
-      .executeTakeFirst()
-  )?.tree_size ?? 0;
+const logSize = () => casting.logSize();
 
 /** Waits until `n` sessions of this database wait on a lock. */
 async function lockWaiters(n: number): Promise<void> {
