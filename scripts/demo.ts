@@ -94,7 +94,7 @@ async function startService(): Promise<Service> {
   const env = { ...process.env };
   delete env.DATABASE_URL;
   delete env.ADMIN_PASSWORD;
-  const child = spawn(process.execPath, ["--max-semi-space-size=64", "--import", "tsx", "src/server.ts"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
     cwd: ROOT,
     env: {
       ...env,

@@ -233,8 +233,8 @@ function runChild<T>(args: string[]): T {
   const profile = process.env.BENCH_PROFILE
     ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
     : [];
-  // As `npm start` runs the service: with a larger young generation.
-  const flags = (process.env.BENCH_NODE_FLAGS ?? "--max-semi-space-size=64").split(" ").filter(Boolean);
+  // As `npm start` runs the service: with Node's default heap settings. BENCH_NODE_FLAGS adds Node options.
+  const flags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
   const out = execFileSync(
     process.execPath,
     [...flags, ...profile, "--import", "tsx", fileURLToPath(import.meta.url), ...args],

@@ -111,8 +111,9 @@ function runChild(args: string[]): ChildResult {
   const profile = process.env.BENCH_PROFILE
     ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
     : [];
-  // Children run as `npm start` and `npm run import-roll` run the importer: with a larger young generation.
-  const flags = (process.env.BENCH_NODE_FLAGS ?? "--max-semi-space-size=64").split(" ").filter(Boolean);
+  // Children run as `npm start` and `npm run import-roll` run the importer: with Node's default heap settings.
+  // BENCH_NODE_FLAGS adds Node options (e.g. "--max-semi-space-size=64" to compare a larger young generation).
+  const flags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
   const out = execFileSync(
     process.execPath,
     [...flags, ...profile, "--import", "tsx", fileURLToPath(import.meta.url), ...args],

@@ -53,7 +53,6 @@ export async function startSuara(env: Record<string, string>): Promise<SuaraProc
     process.execPath,
     // SUARA_NODE_ARGS: extra Node options for the service (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
     [
-      "--max-semi-space-size=64",
       ...(process.env.SUARA_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
       "--import",
       "tsx",
