@@ -52,12 +52,7 @@ export async function startSuara(env: Record<string, string>): Promise<SuaraProc
   const child: ChildProcess = spawn(
     process.execPath,
     // SUARA_NODE_ARGS: extra Node options for the service (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-    [
-      ...(process.env.SUARA_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
-      "--import",
-      "tsx",
-      "src/server.ts",
-    ],
+    [...(process.env.SUARA_NODE_ARGS?.split(" ").filter(Boolean) ?? []), "--import", "tsx", "src/server.ts"],
     {
       cwd: ROOT,
       env: {
