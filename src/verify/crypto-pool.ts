@@ -48,7 +48,8 @@ export function createCryptoPool(options: CryptoPoolOptions = {}): CryptoPool {
     // Always keep the threads for the run; the pool is closed by its owner.
     idleTimeout: Number.POSITIVE_INFINITY,
     // A worker holds one batch at a time and keeps nothing: a small heap keeps each thread's memory small
-    // (SPEC §13 bounds the tally's RSS), whatever the election's size.
+    // (SPEC §13 bounds the tally's RSS), whatever the election's size. A process-wide V8 flag such as
+    // --max-semi-space-size overrides these limits in every thread, so the service runs without one.
     resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 48 },
   });
   // Every thread the pool starts is watched until it exits, so an owner (and a test) can see it shut down.
