@@ -168,11 +168,13 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(pollingRoutes, { db, config, tokenKey: getTokenKey });
   await app.register(ballotRoutes, { db, keyring: getKeyring, tokenKey: getTokenKey });
   await app.register(resultRoutes, { db });
+  const tallySessions = new TallySessions();
+  app.addHook("onClose", () => tallySessions.close());
   await app.register(tallyRoutes, {
     db,
     pool: overrides.pool,
     keyring: getKeyring,
-    sessions: new TallySessions(),
+    sessions: tallySessions,
   });
   await app.register(recordRoutes, { db, keyring: getKeyring });
 

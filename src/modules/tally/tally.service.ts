@@ -3,7 +3,10 @@
 // checked against the election's public key, and the whole log is streamed from PostgreSQL (a binary COPY of the
 // entries on a connection of its own, the checkpoints page by page) through the verifier (src/verify), which
 // checks every §9 rule and, in a pool of worker threads across every core, verifies every signature and opens
-// every ballot, then counts them. The key and the shares are wiped and the pool is shut down when it ends. The
+// every ballot, then counts them. The pool's threads are started when an election's first share arrives, so that
+// their start-up (a few hundred milliseconds: a thread and libsodium per core) happens while the other holders
+// are still submitting, not after the last share; a pool nobody uses is shut down after POOL_IDLE_MS. The key and
+// the shares are wiped and the pool is shut down when the tally ends. The
 // counts, the verification summary and the reconciliation are stored; the election becomes `tallied`. Progress
 // (entries checked of the log's size) is visible at GET /elections/{id}/tally while it runs.
 //
@@ -34,7 +37,13 @@ interface Session {
   failure?: string;
   /** Settles when the running tally has ended, whatever its outcome; null when none has started. */
   finished: Promise<void> | null;
+  /** Crypto threads started for this election's tally before its last share; handed to the tally. */
+  pool: CryptoPool | null;
+  poolTimer: NodeJS.Timeout | null;
 }
+
+/** How long crypto threads started at a first share wait for the tally before they are shut down. */
+export const POOL_IDLE_MS = 15 * 60 * 1000;
 
 /** Tally sessions of this process, by election. */
 export class TallySessions {
@@ -43,7 +52,15 @@ export class TallySessions {
   get(electionId: string): Session {
     let session = this.sessions.get(electionId);
     if (!session) {
-      session = { shares: new Map(), state: "collecting", checked: 0, total: 0, finished: null };
+      session = {
+        shares: new Map(),
+        state: "collecting",
+        checked: 0,
+        total: 0,
+        finished: null,
+        pool: null,
+        poolTimer: null,
+      };
       this.sessions.set(electionId, session);
     }
     return session;
@@ -54,10 +71,56 @@ export class TallySessions {
     await this.sessions.get(electionId)?.finished;
   }
 
+  /**
+   * Starts the election's crypto threads ahead of the tally (idempotent): they come up while the other holders
+   * submit. Unused for POOL_IDLE_MS, they are shut down; the tally then starts its own.
+   */
+  prepareCrypto(electionId: string, idleMs = POOL_IDLE_MS): CryptoPool {
+    const session = this.get(electionId);
+    session.pool ??= createCryptoPool();
+    if (session.poolTimer !== null) clearTimeout(session.poolTimer);
+    session.poolTimer = setTimeout(() => {
+      void this.releaseCrypto(session);
+    }, idleMs);
+    session.poolTimer.unref();
+    return session.pool;
+  }
+
+  /** The prepared pool, now owned by the caller (who closes it), or a fresh one. */
+  takeCrypto(electionId: string): CryptoPool {
+    const session = this.get(electionId);
+    if (session.poolTimer !== null) clearTimeout(session.poolTimer);
+    session.poolTimer = null;
+    const pool = session.pool ?? createCryptoPool();
+    session.pool = null;
+    return pool;
+  }
+
+  /** Crypto threads running for the election outside a tally (started ahead of it); 0 when none. */
+  preparedThreads(electionId: string): number {
+    return this.sessions.get(electionId)?.pool?.runningThreads() ?? 0;
+  }
+
   forget(electionId: string): void {
     const session = this.sessions.get(electionId);
-    if (session) for (const share of session.shares.values()) wipe(share);
+    if (session) {
+      for (const share of session.shares.values()) wipe(share);
+      void this.releaseCrypto(session);
+    }
     this.sessions.delete(electionId);
+  }
+
+  /** Shuts down the threads started ahead of tallies (the service is stopping); a running tally owns its own. */
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions.values()].map((s) => this.releaseCrypto(s)));
+  }
+
+  private async releaseCrypto(session: Session): Promise<void> {
+    if (session.poolTimer !== null) clearTimeout(session.poolTimer);
+    session.poolTimer = null;
+    const pool = session.pool;
+    session.pool = null;
+    await pool?.close();
   }
 }
 
@@ -109,6 +172,7 @@ export async function submitShare(
   }
   const current = sessions.get(electionId);
   current.shares.set(actor.id, Buffer.from(share));
+  sessions.prepareCrypto(electionId);
   await db.transaction().execute((tx) =>
     recordAuditEvent(tx, actor, {
       electionId,
@@ -137,6 +201,25 @@ async function runTally(
   electionId: string,
   publicKey: Buffer,
 ): Promise<void> {
+  // The threads started at the first share (or fresh ones) are the tally's from here, closed however it ends.
+  const threads = sessions.takeCrypto(electionId);
+  try {
+    await tallyWith(threads, db, pool, keyring, sessions, actor, electionId, publicKey);
+  } finally {
+    await threads.close();
+  }
+}
+
+async function tallyWith(
+  threads: CryptoPool,
+  db: Db,
+  pool: pg.Pool,
+  keyring: LogKeyring,
+  sessions: TallySessions,
+  actor: Actor,
+  electionId: string,
+  publicKey: Buffer,
+): Promise<void> {
   const session = sessions.get(electionId);
   const secret = await recombineTallySecret([...session.shares.values()], publicKey);
   for (const share of session.shares.values()) wipe(share);
@@ -155,11 +238,7 @@ async function runTally(
     );
     return;
   }
-  let cryptoPool: CryptoPool | null = null;
   try {
-    // One worker thread per core for the signatures and boxes; shut down as soon as the log is verified.
-    const threads = createCryptoPool();
-    cryptoPool = threads;
     const head = await db
       .selectFrom("log_heads")
       .select("tree_size")
@@ -197,6 +276,7 @@ async function runTally(
         session.checked = n;
       },
     });
+    // Shut down as soon as the log is verified.
     await threads.close();
     const counts = report.counts as ElectionCounts;
     const reconciliation = await reconcile(db, electionId, counts);
@@ -270,7 +350,6 @@ async function runTally(
     throw error;
   } finally {
     wipe(secret);
-    await cryptoPool?.close();
   }
 }
 
