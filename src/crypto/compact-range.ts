@@ -80,6 +80,22 @@ export class CompactRange {
     return completed;
   }
 
+  /**
+   * Adds one leaf hash like append, without reporting the completed subtrees: the verifier's path, one node hash
+   * per merge and no copies. The range keeps `leafHash` itself, so the caller must not change it afterwards.
+   */
+  push(leafHash: Uint8Array): void {
+    if (!isHash(leafHash)) throw new RangeError("a leaf hash is 32 bytes");
+    let hash = leafHash;
+    for (let old = this.currentSize; old % 2 === 1; old = Math.floor(old / 2)) {
+      const left = this.hashes.pop();
+      if (left === undefined) throw new Error("compact range state is corrupt");
+      hash = nodeHash(left, hash);
+    }
+    this.hashes.push(hash);
+    this.currentSize++;
+  }
+
   root(): Uint8Array {
     return this.hashes.length === 0 ? emptyTreeRoot() : copyBytes(foldSubtrees(this.hashes));
   }

@@ -18,16 +18,30 @@ export function sha256(...parts: readonly Uint8Array[]): Buffer {
 // Leaf and node hashes are the verifier's and the log's hot path (two per entry): one libsodium call over the
 // prefixed bytes laid out in a reused scratch buffer costs about half of a node:crypto Hash object's three calls.
 // The digest is the same SHA-256 (the RFC 6962 vectors in test/unit/crypto check both functions).
+// The views of the scratch buffer for the last two lengths hashed (a log's leaves are all one length, and nodes
+// another) are kept too, so that a hash makes no object but its digest.
 let scratch = Buffer.alloc(1024);
+let views: [Buffer, Buffer] = [scratch.subarray(0, 0), scratch.subarray(0, 0)];
+
+function scratchOf(length: number): Buffer {
+  if (length > scratch.length) {
+    scratch = Buffer.alloc(Math.max(length, scratch.length * 2));
+    views = [scratch.subarray(0, 0), scratch.subarray(0, 0)];
+  }
+  if (views[0].length === length) return views[0];
+  if (views[1].length === length) return views[1];
+  const view = scratch.subarray(0, length);
+  views = [view, views[0]];
+  return view;
+}
 
 function prefixedSha256(prefix: number, first: Uint8Array, second?: Uint8Array): Buffer {
-  const length = 1 + first.length + (second?.length ?? 0);
-  if (length > scratch.length) scratch = Buffer.alloc(Math.max(length, scratch.length * 2));
-  scratch[0] = prefix;
-  scratch.set(first, 1);
-  if (second !== undefined) scratch.set(second, 1 + first.length);
+  const input = scratchOf(1 + first.length + (second?.length ?? 0));
+  input[0] = prefix;
+  input.set(first, 1);
+  if (second !== undefined) input.set(second, 1 + first.length);
   const digest = Buffer.allocUnsafe(HASH_SIZE);
-  sodium.crypto_hash_sha256(digest, scratch.subarray(0, length));
+  sodium.crypto_hash_sha256(digest, input);
   return digest;
 }
 

@@ -11,7 +11,14 @@
 // buffer is detached from this thread by the transfer, so no copy lingers here.
 import os from "node:os";
 import { Piscina } from "piscina";
-import type { CryptoBatch, CryptoResult, CryptoTask, CryptoWorker } from "./verifier.js";
+import {
+  type CryptoBatch,
+  type CryptoResult,
+  type CryptoTask,
+  type CryptoWorker,
+  isLeafTask,
+  type LeafCryptoTask,
+} from "./verifier.js";
 
 export interface CryptoPool extends CryptoWorker {
   /** Worker threads in the pool. */
@@ -32,6 +39,7 @@ export interface CryptoPoolOptions {
 const WORKER_URL = new URL("./crypto-pool.worker.mjs", import.meta.url);
 const VERIFY = 1;
 const OPEN = 2;
+const LEAF = 4;
 const SECRET_BYTES = 32;
 const EMPTY = new Uint8Array(0);
 
@@ -102,13 +110,20 @@ export async function withCryptoPool<T>(
 // The packed layout (little-endian)
 //
 // Request: u32 task count ‖ u8 has-secret ‖ 32-byte X25519 secret (zeros when absent) ‖ per task:
-//   u8 flags (VERIFY | OPEN) ‖ message ‖ signature ‖ public key ‖ ephemeral public key ‖ nonce ‖ ciphertext,
-//   each of the six as u32 length ‖ bytes (length 0 when absent).
+//   u8 flags (VERIFY | OPEN | LEAF) ‖ message ‖ signature ‖ public key ‖ ephemeral public key ‖ nonce ‖
+//   ciphertext, each of the six as u32 length ‖ bytes (length 0 when absent). With LEAF (a LeafCryptoTask) the
+//   message field holds the whole canonical v1 leaf and signature, ephemeral key, nonce and ciphertext are empty:
+//   the worker reads them from the leaf (VOTE_LEAF_LAYOUT, mirrored in the worker) — one copy per entry here
+//   instead of one per field.
 // Response: per task u8 signature valid ‖ u8 opened ‖ u32 plaintext length ‖ plaintext.
 
 export function packBatch(batch: CryptoBatch): ArrayBuffer {
   let size = 4 + 1 + SECRET_BYTES;
   for (const task of batch.tasks) {
+    if (isLeafTask(task)) {
+      size += 1 + 6 * 4 + task.leaf.length + (task.publicKey?.length ?? 0);
+      continue;
+    }
     size += 1 + 6 * 4 + messageLength(task) + task.signature.length + (task.publicKey?.length ?? 0);
     if (task.sealed !== null) {
       size +=
@@ -131,7 +146,15 @@ export function packBatch(batch: CryptoBatch): ArrayBuffer {
     bytes.set(field, at + 4);
     at += 4 + field.length;
   };
+  const putEmpty = (): void => {
+    view.setUint32(at, 0, true);
+    at += 4;
+  };
   for (const task of batch.tasks) {
+    if (isLeafTask(task)) {
+      packLeafTask(task, secret !== null);
+      continue;
+    }
     const open = task.sealed !== null && secret !== null;
     view.setUint8(at, (task.publicKey !== null ? VERIFY : 0) | (open ? OPEN : 0));
     at += 1;
@@ -151,6 +174,17 @@ export function packBatch(batch: CryptoBatch): ArrayBuffer {
     put(task.sealed?.ciphertext ?? EMPTY);
   }
   return buffer;
+
+  function packLeafTask(task: LeafCryptoTask, canOpen: boolean): void {
+    view.setUint8(at, LEAF | (task.publicKey !== null ? VERIFY : 0) | (task.open && canOpen ? OPEN : 0));
+    at += 1;
+    put(task.leaf);
+    putEmpty();
+    put(task.publicKey ?? EMPTY);
+    putEmpty();
+    putEmpty();
+    putEmpty();
+  }
 }
 
 function messageLength(task: CryptoTask): number {

@@ -14,6 +14,49 @@ import sodium from "sodium-native";
 
 const VERIFY = 1;
 const OPEN = 2;
+const LEAF = 4;
+
+/**
+ * Where a canonical v1 vote leaf keeps what a LEAF task needs: VOTE_LEAF_LAYOUT in src/verify/verifier.ts
+ * (docs/record-format.md §6), mirrored here; test/unit/verify/crypto-pool.test.ts holds the two equal.
+ */
+export const LEAF_LAYOUT = Object.freeze({
+  ballotDomain: Buffer.from("suara/ballot/v1\n", "utf8"),
+  electionAt: 21,
+  seqAt: 37,
+  ballotIdAt: 45,
+  kioskKeyIdAt: 77,
+  ephemeralAt: 109,
+  nonceAt: 141,
+  lengthAt: 165,
+  ciphertextAt: 169,
+  signatureBytes: 64,
+});
+/** What the kiosk signed, laid out for one LEAF task at a time (grown when a ciphertext is longer). */
+let signedScratch = Buffer.alloc(512);
+
+/**
+ * A LEAF task's fields from its leaf (canonical: the verifier checked it): the signed ballot bytes are
+ * "suara/ballot/v1\n" ‖ election ‖ ballot ‖ TPS ‖ ephemeral key ‖ nonce ‖ u32 length ‖ ciphertext — the leaf's own
+ * bytes in three runs around its seq and kiosk key id.
+ */
+function leafFields(task) {
+  const L = LEAF_LAYOUT;
+  const leaf = task.message;
+  const end = L.ciphertextAt + leaf.readUInt32BE(L.lengthAt);
+  const domain = L.ballotDomain.length;
+  const length = domain + (L.seqAt - L.electionAt) + (L.kioskKeyIdAt - L.ballotIdAt) + (end - L.ephemeralAt);
+  if (length > signedScratch.length) signedScratch = Buffer.alloc(length * 2);
+  let at = L.ballotDomain.copy(signedScratch, 0);
+  at += leaf.copy(signedScratch, at, L.electionAt, L.seqAt);
+  at += leaf.copy(signedScratch, at, L.ballotIdAt, L.kioskKeyIdAt);
+  leaf.copy(signedScratch, at, L.ephemeralAt, end);
+  task.message = signedScratch.subarray(0, length);
+  task.signature = leaf.subarray(end, end + L.signatureBytes);
+  task.ephemeralPublicKey = leaf.subarray(L.ephemeralAt, L.nonceAt);
+  task.nonce = leaf.subarray(L.nonceAt, L.lengthAt);
+  task.ciphertext = leaf.subarray(L.ciphertextAt, end);
+}
 const SIGNATURE_BYTES = sodium.crypto_sign_BYTES;
 const PUBLIC_KEY_BYTES = sodium.crypto_sign_PUBLICKEYBYTES;
 const BOX_PUBLIC_KEY_BYTES = sodium.crypto_box_PUBLICKEYBYTES;
@@ -52,7 +95,12 @@ export default function verifyAndOpenPacked(request) {
       ciphertext: field(),
     };
     tasks.push(task);
-    responseBytes += 6 + task.ciphertext.length;
+    // Room for a LEAF task's plaintext only when it is to be opened (nothing else is ever written for it).
+    let ciphertextBytes = task.ciphertext.length;
+    if ((flags & LEAF) !== 0) {
+      ciphertextBytes = (flags & OPEN) !== 0 ? task.message.readUInt32BE(LEAF_LAYOUT.lengthAt) : 0;
+    }
+    responseBytes += 6 + ciphertextBytes;
   }
 
   const response = new ArrayBuffer(responseBytes);
@@ -61,6 +109,8 @@ export default function verifyAndOpenPacked(request) {
   let written = 0;
   try {
     for (const task of tasks) {
+      // The signed bytes of a LEAF task live in a scratch buffer reused by the next one: read them before it.
+      if ((task.flags & LEAF) !== 0) leafFields(task);
       const signatureValid =
         (task.flags & VERIFY) !== 0 &&
         task.signature.length === SIGNATURE_BYTES &&

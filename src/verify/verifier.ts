@@ -156,8 +156,21 @@ export interface CryptoTask {
   sealed: SealedBallot | null;
 }
 
+/**
+ * One vote entry's signature check and box opening, given as its leaf: the packer lays out what the kiosk signed,
+ * the signature and the sealed choice from the leaf's bytes (the v1 layout below), so the verifier's thread makes
+ * no view or copy per field. Only for a leaf canonicalLeafEnd accepts.
+ */
+export interface LeafCryptoTask {
+  leaf: Uint8Array;
+  /** The enrolled kiosk key; null when there is none (then only the box is opened, if asked). */
+  publicKey: Uint8Array | null;
+  /** Open the sealed choice with the batch's tally key. */
+  open: boolean;
+}
+
 export interface CryptoBatch {
-  tasks: CryptoTask[];
+  tasks: Array<CryptoTask | LeafCryptoTask>;
   /** The X25519 tally secret; null for an audit without recount. */
   tallySecretKey: Uint8Array | null;
 }
@@ -224,7 +237,29 @@ export function taskMessage(task: CryptoTask): Uint8Array {
   return task.message instanceof Uint8Array ? task.message : Buffer.concat(task.message);
 }
 
-function verifyAndOpenTask(task: CryptoTask, tallySecretKey: Uint8Array | null): CryptoResult {
+/** The field form of a leaf task: views into its leaf. */
+export function leafTaskFields(task: LeafCryptoTask): CryptoTask {
+  const fields = readCanonicalLeaf(task.leaf);
+  if (fields === null) throw new Error("a leaf crypto task needs a canonical v1 leaf");
+  return {
+    message: fields.message,
+    signature: fields.kioskSignature,
+    publicKey: task.publicKey,
+    sealed: task.open
+      ? { ephemeralPublicKey: fields.ephemeralPublicKey, nonce: fields.nonce, ciphertext: fields.ciphertext }
+      : null,
+  };
+}
+
+export function isLeafTask(task: CryptoTask | LeafCryptoTask): task is LeafCryptoTask {
+  return "leaf" in task;
+}
+
+function verifyAndOpenTask(
+  given: CryptoTask | LeafCryptoTask,
+  tallySecretKey: Uint8Array | null,
+): CryptoResult {
+  const task = isLeafTask(given) ? leafTaskFields(given) : given;
   const signatureValid =
     task.publicKey !== null && verifyEd25519(task.signature, taskMessage(task), task.publicKey);
   const plaintext =
@@ -250,15 +285,26 @@ const BALLOT_ID_BYTES = 16;
 interface PendingEntry {
   /** Null for an item that carries only checkpoints (size 0, or beyond the end of the log). */
   seq: number | null;
-  failures: VerificationFailure[];
+  /** NO_FAILURES until the first. */
+  failures: readonly VerificationFailure[];
   /** Index into the batch's tasks, or -1 when nothing was queued (malformed record). */
   task: number;
   /** True when a kiosk key was found, so a false signature result is a failure to report. */
   expectSignature: boolean;
   /** Null when the entry is not a ballot of this election (malformed, wrong election). */
-  ballot: { ballotIdBytes: Uint8Array; tpsId: string; authentic: boolean } | null;
+  ballot: PendingBallot | null;
   /** Checkpoints settled with this item, reported after the entry's own failures. */
   checkpoints: PendingCheckpoints | null;
+}
+
+/** A ballot waiting for its opening: its id as four big-endian words (no copy of the leaf is kept). */
+interface PendingBallot {
+  id0: number;
+  id1: number;
+  id2: number;
+  id3: number;
+  tpsId: string;
+  authentic: boolean;
 }
 
 /** The checkpoints of one tree size (or only malformed ones), with the root the entries gave at that size. */
@@ -275,7 +321,7 @@ interface PendingCheckpoints {
 interface Batch {
   entries: PendingEntry[];
   /** Emptied once handed to the worker (see submit); `taskCount` keeps their number. */
-  tasks: CryptoTask[];
+  tasks: Array<CryptoTask | LeafCryptoTask>;
   taskCount: number;
 }
 
@@ -284,7 +330,7 @@ function newBatch(): Batch {
 }
 
 function checkpointOnlyItem(checkpoints: PendingCheckpoints): PendingEntry {
-  return { seq: null, failures: [], task: -1, expectSignature: false, ballot: null, checkpoints };
+  return { seq: null, failures: NO_FAILURES, task: -1, expectSignature: false, ballot: null, checkpoints };
 }
 
 export async function verifyElectionLog(input: VerifierInput): Promise<VerificationReport> {
@@ -345,6 +391,8 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
     tpsIds,
     ballotIds,
     open: tallySecretKey !== null,
+    tpsText: new IdText((bytes, start, end) => uuidOfHex(bytes.toString("hex", start, end))),
+    keyIdText: new IdText((bytes, start, end) => bytes.toString("hex", start, end)),
   };
   let batch = newBatch();
   /** Takes the checkpoints up to the tree's current size (and malformed ones read on the way) into `batch`. */
@@ -369,7 +417,7 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
       for (const entry of page) {
         const pending: PendingEntry = {
           seq: entry.seq,
-          failures: [],
+          failures: NO_FAILURES,
           task: -1,
           expectSignature: false,
           ballot: null,
@@ -393,24 +441,23 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
 
         // Hash chain and Merkle tree over the bytes exactly as stored.
         const hash = leafHash(entry.leaf);
-        tree.append(hash);
-        const record = readLeaf(entry.leaf, pending);
-        if (record !== null) {
-          if (record.seq !== entry.seq) {
-            failEntry(
-              pending,
-              "seq_out_of_order",
-              `entry stored as seq ${entry.seq} says it is seq ${record.seq}`,
-            );
+        // The tree keeps `hash` (push takes it over); it is only read from here on.
+        tree.push(hash);
+        const end = readLeafEnd(entry.leaf, pending);
+        if (end >= 0) {
+          const leaf = asBuffer(entry.leaf);
+          const seq = leafSeq(leaf);
+          if (seq !== entry.seq) {
+            failEntry(pending, "seq_out_of_order", `entry stored as seq ${entry.seq} says it is seq ${seq}`);
           }
-          if (!bytesEqual(record.prevHash, previousLeafHash)) {
+          if (!equalAt(leaf, end + SIGNATURE_BYTES, previousLeafHash, 0, previousLeafHash.length)) {
             failEntry(
               pending,
               "prev_hash_mismatch",
               "prev_hash is not the leaf hash of the entry stored before it",
             );
           }
-          checkRecord(record, entry, pending, batch, context);
+          checkRecord(leaf, seq, entry, pending, batch, context);
         }
         previousLeafHash = hash;
 
@@ -487,7 +534,8 @@ const KIOSK_KEY_ID_AT = TPS_AT + 16;
 const EPHEMERAL_AT = KIOSK_KEY_ID_AT + 32;
 const LENGTH_AT = EPHEMERAL_AT + 32 + 24;
 const CIPHERTEXT_AT = LENGTH_AT + 4;
-const TRAILER_BYTES = 64 + 32;
+const SIGNATURE_BYTES = 64;
+const TRAILER_BYTES = SIGNATURE_BYTES + 32;
 const MAX_SAFE_HIGH_WORD = 0x1f_ffff;
 
 /** What the verifier needs of one record, read in place from the leaf's bytes (views, not copies). */
@@ -507,38 +555,52 @@ export interface LeafFields {
 }
 
 /**
- * Reads a leaf that is in canonical v1 form, or reports malformed_record and returns null. The hot path reads
- * the fields in place: it accepts exactly what decodeVoteRecord accepts (the domain line, seq 1..2^53-1, a
- * ciphertext of 16..4096 bytes, nothing after the prev hash) and, since every field is then at a fixed position
- * or length-prefixed, the bytes are the one encoding of their fields — what re-encoding would confirm. Anything
- * else goes to decodeVoteRecord, the authority, for the reason.
+ * The end of the ciphertext of a leaf in canonical v1 form, or -1 with malformed_record reported. The hot path
+ * reads the fields in place: canonicalLeafEnd accepts exactly what decodeVoteRecord accepts (the domain line, seq
+ * 1..2^53-1, a ciphertext of 16..4096 bytes, nothing after the prev hash) and, since every field is then at a
+ * fixed position or length-prefixed, the bytes are the one encoding of their fields — what re-encoding would
+ * confirm. Anything else goes to decodeVoteRecord, the authority, for the reason.
  */
-function readLeaf(leaf: Uint8Array, pending: PendingEntry): LeafFields | null {
-  const fields = readCanonicalLeaf(leaf);
-  if (fields !== null) return fields;
+function readLeafEnd(leaf: Uint8Array, pending: PendingEntry): number {
+  const end = canonicalLeafEnd(leaf);
+  if (end >= 0) return end;
   try {
     decodeVoteRecord(leaf);
   } catch (error) {
     const why = error instanceof CryptoFormatError ? error.message : String(error);
     failEntry(pending, "malformed_record", `entry does not decode as a v1 vote record: ${why}`);
-    return null;
+    return -1;
   }
   // Unreachable while the two agree; fail loudly rather than judge an entry by a reader that is wrong.
   throw new Error("the verifier's leaf reader refused a record that decodeVoteRecord accepts");
 }
 
-/** Exported for the test that holds it to decodeVoteRecord; the verifier reaches it through readLeaf. */
-export function readCanonicalLeaf(leaf: Uint8Array): LeafFields | null {
-  if (leaf.length < CIPHERTEXT_AT) return null;
-  for (let i = 0; i < VOTE_DOMAIN_BYTES.length; i++) if (leaf[i] !== VOTE_DOMAIN_BYTES[i]) return null;
+/** The end of the ciphertext when the leaf is a canonical v1 vote record, else -1 (see readLeafEnd). */
+export function canonicalLeafEnd(leaf: Uint8Array): number {
+  if (leaf.length < CIPHERTEXT_AT) return -1;
+  for (let i = 0; i < VOTE_DOMAIN_BYTES.length; i++) if (leaf[i] !== VOTE_DOMAIN_BYTES[i]) return -1;
   const high = readWord(leaf, SEQ_AT);
   const seq = high * 2 ** 32 + readWord(leaf, SEQ_AT + 4);
-  if (high > MAX_SAFE_HIGH_WORD || seq < 1) return null;
+  if (high > MAX_SAFE_HIGH_WORD || seq < 1) return -1;
   const ciphertextBytes = readWord(leaf, LENGTH_AT);
-  if (ciphertextBytes < BOX_MAC_BYTES || ciphertextBytes > MAX_CIPHERTEXT_BYTES) return null;
+  if (ciphertextBytes < BOX_MAC_BYTES || ciphertextBytes > MAX_CIPHERTEXT_BYTES) return -1;
   const ciphertextEnd = CIPHERTEXT_AT + ciphertextBytes;
-  if (leaf.length !== ciphertextEnd + TRAILER_BYTES) return null;
+  if (leaf.length !== ciphertextEnd + TRAILER_BYTES) return -1;
+  return ciphertextEnd;
+}
 
+function leafSeq(leaf: Uint8Array): number {
+  return readWord(leaf, SEQ_AT) * 2 ** 32 + readWord(leaf, SEQ_AT + 4);
+}
+
+/**
+ * Every field of a canonical v1 leaf, as views; null when it is not one. The verifier's hot path reads the same
+ * offsets in place (checkRecord, and the packers of LeafCryptoTask); this is their reference, held to
+ * decodeVoteRecord by the leaf reader's test.
+ */
+export function readCanonicalLeaf(leaf: Uint8Array): LeafFields | null {
+  const ciphertextEnd = canonicalLeafEnd(leaf);
+  if (ciphertextEnd < 0) return null;
   // "suara/ballot/v1\n" ‖ election ‖ ballot ‖ tps ‖ ephemeral pk ‖ nonce ‖ u32 len ‖ ciphertext: the record's
   // own bytes in three runs (the record puts seq after the election and the kiosk key id after the TPS).
   const electionIdBytes = leaf.subarray(ELECTION_AT, SEQ_AT);
@@ -548,10 +610,9 @@ export function readCanonicalLeaf(leaf: Uint8Array): LeafFields | null {
     leaf.subarray(BALLOT_ID_OFFSET, KIOSK_KEY_ID_AT),
     leaf.subarray(EPHEMERAL_AT, ciphertextEnd),
   ];
-
-  const bytes = Buffer.isBuffer(leaf) ? leaf : Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength);
+  const bytes = asBuffer(leaf);
   return {
-    seq,
+    seq: leafSeq(leaf),
     electionIdBytes,
     ballotIdBytes: leaf.subarray(BALLOT_ID_OFFSET, TPS_AT),
     tpsId: uuidOfHex(bytes.toString("hex", TPS_AT, KIOSK_KEY_ID_AT)),
@@ -559,10 +620,56 @@ export function readCanonicalLeaf(leaf: Uint8Array): LeafFields | null {
     ephemeralPublicKey: leaf.subarray(EPHEMERAL_AT, EPHEMERAL_AT + 32),
     nonce: leaf.subarray(EPHEMERAL_AT + 32, LENGTH_AT),
     ciphertext: leaf.subarray(CIPHERTEXT_AT, ciphertextEnd),
-    kioskSignature: leaf.subarray(ciphertextEnd, ciphertextEnd + 64),
-    prevHash: leaf.subarray(ciphertextEnd + 64),
+    kioskSignature: leaf.subarray(ciphertextEnd, ciphertextEnd + SIGNATURE_BYTES),
+    prevHash: leaf.subarray(ciphertextEnd + SIGNATURE_BYTES),
     message,
   };
+}
+
+/** The v1 layout the packers of LeafCryptoTask need (docs/record-format.md §6). */
+export const VOTE_LEAF_LAYOUT = {
+  ballotDomain: BALLOT_DOMAIN_BYTES,
+  electionAt: ELECTION_AT,
+  seqAt: SEQ_AT,
+  ballotIdAt: BALLOT_ID_OFFSET,
+  kioskKeyIdAt: KIOSK_KEY_ID_AT,
+  ephemeralAt: EPHEMERAL_AT,
+  nonceAt: EPHEMERAL_AT + 32,
+  lengthAt: LENGTH_AT,
+  ciphertextAt: CIPHERTEXT_AT,
+  signatureBytes: SIGNATURE_BYTES,
+} as const;
+
+/** The leaf's bytes as a Buffer (the same memory; no copy). */
+function asBuffer(leaf: Uint8Array): Buffer {
+  return Buffer.isBuffer(leaf) ? leaf : Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength);
+}
+
+/** a[aStart, aStart + length) equals b[bStart, bStart + length), without views. */
+function equalAt(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, length: number): boolean {
+  if (aStart + length > a.length || bStart + length > b.length) return false;
+  for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false;
+  return true;
+}
+
+/**
+ * The text form of an id field read in place, remembered by its raw bytes: a log names a handful of TPS and
+ * kiosks, so each is formatted once. Bounded, so a tampered log with a new id in every entry cannot grow it.
+ */
+class IdText {
+  private readonly known = new Map<string, string>();
+
+  constructor(private readonly format: (bytes: Buffer, start: number, end: number) => string) {}
+
+  of(bytes: Buffer, start: number, end: number): string {
+    const raw = bytes.toString("latin1", start, end);
+    let text = this.known.get(raw);
+    if (text === undefined) {
+      text = this.format(bytes, start, end);
+      if (this.known.size < 4096) this.known.set(raw, text);
+    }
+    return text;
+  }
 }
 
 /** 32 lower-case hex digits as a UUID's text form. */
@@ -577,31 +684,46 @@ interface RecordContext {
   tpsIds: Set<string>;
   ballotIds: BallotIdSet;
   open: boolean;
+  tpsText: IdText;
+  keyIdText: IdText;
 }
+
+/** Shared by every entry without a failure; failEntry gives an entry its own list. */
+const NO_FAILURES: readonly VerificationFailure[] = Object.freeze([]);
 
 function failEntry(pending: PendingEntry, kind: FailureKind, message: string): void {
-  pending.failures.push({ kind, seq: pending.seq, message });
+  if (pending.failures === NO_FAILURES) pending.failures = [];
+  (pending.failures as VerificationFailure[]).push({ kind, seq: pending.seq, message });
 }
 
-/** Every per-record check that needs no signature: election, seq, kiosk, TPS, ballot id; queues the crypto. */
+/**
+ * Every per-record check that needs no signature: election, seq, kiosk, TPS, ballot id; queues the crypto. Reads
+ * the canonical leaf in place (`seq`: its seq field).
+ */
 function checkRecord(
-  record: LeafFields,
+  leaf: Buffer,
+  seq: number,
   entry: LogEntry,
   pending: PendingEntry,
   batch: Batch,
   context: RecordContext,
 ): void {
   let authentic = true;
-  const ofThisElection = bytesEqual(record.electionIdBytes, context.electionIdBytes);
+  const ofThisElection = equalAt(leaf, ELECTION_AT, context.electionIdBytes, 0, 16);
   if (!ofThisElection) {
-    failEntry(pending, "wrong_election", `entry belongs to election ${bytesToUuid(record.electionIdBytes)}`);
+    failEntry(
+      pending,
+      "wrong_election",
+      `entry belongs to election ${bytesToUuid(leaf.subarray(ELECTION_AT, SEQ_AT))}`,
+    );
   }
-  if (!context.tpsIds.has(record.tpsId)) {
+  const tpsId = context.tpsText.of(leaf, TPS_AT, KIOSK_KEY_ID_AT);
+  if (!context.tpsIds.has(tpsId)) {
     authentic = false;
-    failEntry(pending, "unknown_tps", `TPS ${record.tpsId} is not a TPS of this election`);
+    failEntry(pending, "unknown_tps", `TPS ${tpsId} is not a TPS of this election`);
   }
 
-  const keyIdHex = record.kioskKeyIdHex;
+  const keyIdHex = context.keyIdText.of(leaf, KIOSK_KEY_ID_AT, EPHEMERAL_AT);
   const enrolments = context.kiosks.get(keyIdHex);
   let publicKey: Uint8Array | null = null;
   if (enrolments === undefined) {
@@ -610,18 +732,20 @@ function checkRecord(
   } else {
     const first = enrolments[0] as EnrolledKiosk;
     publicKey = first.publicKey;
-    const atTps = enrolments.find((kiosk) => kiosk.tpsId === record.tpsId);
+    let atTps: EnrolledKiosk | undefined;
+    for (const kiosk of enrolments) {
+      if (kiosk.tpsId === tpsId) {
+        atTps = kiosk;
+        break;
+      }
+    }
     if (atTps === undefined) {
       authentic = false;
       const where = enrolments.map((kiosk) => kiosk.tpsId).join(", ");
-      failEntry(
-        pending,
-        "kiosk_wrong_tps",
-        `kiosk ${keyIdHex} is enrolled for TPS ${where}, not ${record.tpsId}`,
-      );
+      failEntry(pending, "kiosk_wrong_tps", `kiosk ${keyIdHex} is enrolled for TPS ${where}, not ${tpsId}`);
     } else {
       // The larger of the two seqs: a rewritten seq field cannot move an entry back before the revocation.
-      const position = Math.max(entry.seq, record.seq);
+      const position = Math.max(entry.seq, seq);
       if (atTps.revokedAtLogSize !== null && position > atTps.revokedAtLogSize) {
         authentic = false;
         failEntry(
@@ -633,31 +757,31 @@ function checkRecord(
     }
   }
 
-  if (!context.ballotIds.add(record.ballotIdBytes)) {
+  if (!context.ballotIds.add(leaf, BALLOT_ID_OFFSET)) {
     authentic = false;
     failEntry(
       pending,
       "duplicate_ballot_id",
-      `ballot_id ${bytesToUuid(record.ballotIdBytes)} already appeared earlier in the log`,
+      `ballot_id ${bytesToUuid(leaf.subarray(BALLOT_ID_OFFSET, TPS_AT))} already appeared earlier in the log`,
     );
   }
 
-  // A copy of the 16 bytes, so that the pending entry does not keep the leaf (and its chunk) alive.
+  // The id as numbers, so that the pending entry does not keep the leaf (and its chunk) alive.
   pending.ballot = ofThisElection
-    ? { ballotIdBytes: Uint8Array.from(record.ballotIdBytes), tpsId: record.tpsId, authentic }
+    ? {
+        id0: readWord(leaf, BALLOT_ID_OFFSET),
+        id1: readWord(leaf, BALLOT_ID_OFFSET + 4),
+        id2: readWord(leaf, BALLOT_ID_OFFSET + 8),
+        id3: readWord(leaf, BALLOT_ID_OFFSET + 12),
+        tpsId,
+        authentic,
+      }
     : null;
   pending.expectSignature = publicKey !== null;
-  // A ballot that is already rejected is counted invalid without opening it.
-  const open = context.open && ofThisElection && authentic;
   pending.task = batch.tasks.length;
-  batch.tasks.push({
-    message: record.message,
-    signature: record.kioskSignature,
-    publicKey,
-    sealed: open
-      ? { ephemeralPublicKey: record.ephemeralPublicKey, nonce: record.nonce, ciphertext: record.ciphertext }
-      : null,
-  });
+  // A ballot that is already rejected is counted invalid without opening it.
+  const task: LeafCryptoTask = { leaf, publicKey, open: context.open && ofThisElection && authentic };
+  batch.tasks.push(task);
 }
 
 /**
@@ -695,7 +819,7 @@ function settleBatch(
       if (!authentic) {
         tally.add(ballot.tpsId, INVALID);
       } else {
-        const choice = readChoice(result?.plaintext ?? null, opened, ballot.ballotIdBytes, electionIdBytes);
+        const choice = readChoice(result?.plaintext ?? null, opened, ballot, electionIdBytes);
         if (choice.failure !== null) sink.add({ ...choice.failure, seq: pending.seq });
         tally.add(ballot.tpsId, choice.candidateNumber);
       }
@@ -712,7 +836,7 @@ const CHOICE_DOMAIN_BYTES = utf8(BALLOT_CHOICE_DOMAIN);
 function readChoice(
   plaintext: Uint8Array | null,
   opened: boolean,
-  ballotIdBytes: Uint8Array,
+  ballot: PendingBallot,
   electionIdBytes: Uint8Array,
 ): { candidateNumber: number; failure: Omit<VerificationFailure, "seq"> | null } {
   if (!opened || plaintext === null) {
@@ -723,11 +847,15 @@ function readChoice(
   }
   // The common case read in place: "suara/choice/v1\n" ‖ this election ‖ this ballot ‖ u8 candidate number.
   const domain = CHOICE_DOMAIN_BYTES.length;
+  const id = domain + 16;
   if (
     plaintext.length === BALLOT_CHOICE_BYTES &&
-    bytesEqual(plaintext.subarray(0, domain), CHOICE_DOMAIN_BYTES) &&
-    bytesEqual(plaintext.subarray(domain, domain + 16), electionIdBytes) &&
-    bytesEqual(plaintext.subarray(domain + 16, domain + 32), ballotIdBytes)
+    equalAt(plaintext, 0, CHOICE_DOMAIN_BYTES, 0, domain) &&
+    equalAt(plaintext, domain, electionIdBytes, 0, 16) &&
+    readWord(plaintext, id) === ballot.id0 &&
+    readWord(plaintext, id + 4) === ballot.id1 &&
+    readWord(plaintext, id + 8) === ballot.id2 &&
+    readWord(plaintext, id + 12) === ballot.id3
   ) {
     return { candidateNumber: plaintext[domain + 32] as number, failure: null };
   }
@@ -1122,13 +1250,15 @@ export class BallotIdSet {
     return this.count;
   }
 
-  /** Adds the id; false if it was already present. */
-  add(id: Uint8Array): boolean {
-    if (id.length !== BALLOT_ID_BYTES) throw new RangeError("a ballot id is 16 bytes");
-    const w0 = readWord(id, 0);
-    const w1 = readWord(id, 4);
-    const w2 = readWord(id, 8);
-    const w3 = readWord(id, 12);
+  /** Adds the id (16 bytes, or the 16 at `offset` of a longer array); false if it was already present. */
+  add(id: Uint8Array, offset = 0): boolean {
+    if (offset === 0 ? id.length !== BALLOT_ID_BYTES : id.length < offset + BALLOT_ID_BYTES) {
+      throw new RangeError("a ballot id is 16 bytes");
+    }
+    const w0 = readWord(id, offset);
+    const w1 = readWord(id, offset + 4);
+    const w2 = readWord(id, offset + 8);
+    const w3 = readWord(id, offset + 12);
     let slot = this.slotOf(w0, w1, w2, w3);
     while (this.used[slot] === 1) {
       const at = slot * 4;

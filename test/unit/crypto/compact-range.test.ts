@@ -28,6 +28,26 @@ describe("compact range", () => {
     );
   });
 
+  it("push (the verifier's append) reaches the same roots and state as append, at random sizes", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 700 }), (size) => {
+        const hashes = leafHashesFor(size);
+        const appended = appendAll(CompactRange.empty(), hashes);
+        const pushed = CompactRange.empty();
+        for (const [i, hash] of hashes.entries()) {
+          pushed.push(Uint8Array.from(hash));
+          if (i % 37 === 0)
+            expect(toHex(pushed.root())).toBe(toHex(rootOfLeafHashes(hashes.slice(0, i + 1))));
+        }
+        expect(pushed.size).toBe(size);
+        expect(toHex(pushed.root())).toBe(toHex(appended.root()));
+        expect(toHex(pushed.encode())).toBe(toHex(appended.encode()));
+      }),
+      { numRuns: 60 },
+    );
+    expect(() => CompactRange.empty().push(new Uint8Array(31))).toThrow(RangeError);
+  });
+
   it("starts as the empty tree", () => {
     expect(toHex(CompactRange.empty().root())).toBe(toHex(emptyTreeRoot()));
   });

@@ -6,7 +6,14 @@ import { generateEd25519KeyPair } from "../../../src/crypto/ed25519.js";
 import { generateTallyKeyPair } from "../../../src/crypto/sealed-ballot.js";
 import { ed25519NoteSigner } from "../../../src/crypto/signed-note.js";
 import { type CryptoPool, createCryptoPool, withCryptoPool } from "../../../src/verify/crypto-pool.js";
-import { type LogEntry, type VerificationReport, verifyElectionLog } from "../../../src/verify/verifier.js";
+// @ts-expect-error: the worker is plain JavaScript (no declarations); only its layout is read here.
+import { LEAF_LAYOUT } from "../../../src/verify/crypto-pool.worker.mjs";
+import {
+  type LogEntry,
+  type VerificationReport,
+  VOTE_LEAF_LAYOUT,
+  verifyElectionLog,
+} from "../../../src/verify/verifier.js";
 import { buildElectionLog } from "./fixtures.js";
 
 function failuresOf(report: VerificationReport): string[] {
@@ -23,6 +30,13 @@ function failuresOf(report: VerificationReport): string[] {
 const CIPHERTEXT_OFFSET = 21 + 16 + 8 + 16 + 16 + 32 + 32 + 24 + 4;
 
 describe("the crypto pool", () => {
+  it("reads a vote leaf at the offsets the verifier checked (the worker's mirror of VOTE_LEAF_LAYOUT)", () => {
+    const { ballotDomain, ...offsets } = LEAF_LAYOUT as typeof VOTE_LEAF_LAYOUT;
+    const { ballotDomain: expectedDomain, ...expectedOffsets } = VOTE_LEAF_LAYOUT;
+    expect(offsets).toEqual(expectedOffsets);
+    expect(Buffer.from(ballotDomain).equals(Buffer.from(expectedDomain))).toBe(true);
+  });
+
   const forger = generateEd25519KeyPair();
   const otherTallyKey = generateTallyKeyPair();
   // One log with a failure of every crypto-dependent kind, spread over many batches.
