@@ -226,6 +226,7 @@ export interface VerifierInput {
 }
 
 export const DEFAULT_BATCH_SIZE = 512;
+const FIRST_BATCH_SIZE = 64;
 export const DEFAULT_BATCHES_IN_FLIGHT = 4;
 export const DEFAULT_MAX_FAILURES = 1000;
 
@@ -395,6 +396,9 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
     keyIdText: new IdText((bytes, start, end) => bytes.toString("hex", start, end)),
   };
   let batch = newBatch();
+  // The first batches are small and double up to batchSize, so that every crypto thread has work within a few
+  // milliseconds of the first page instead of waiting for a full batch read by still-cold code.
+  let fill = Math.min(batchSize, FIRST_BATCH_SIZE);
   /** Takes the checkpoints up to the tree's current size (and malformed ones read on the way) into `batch`. */
   const takeCheckpoints = async (root: () => Uint8Array): Promise<PendingCheckpoints | null> => {
     const notes = await feed.takeThrough(tree.size);
@@ -464,10 +468,11 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
         if (feed.due(tree.size)) pending.checkpoints = await takeCheckpoints(() => tree.root());
 
         batch.entries.push(pending);
-        if (batch.entries.length >= batchSize) {
+        if (batch.entries.length >= fill) {
           const full = batch;
           batch = newBatch();
           await submit(full);
+          fill = Math.min(batchSize, fill * 2);
         }
       }
     }
