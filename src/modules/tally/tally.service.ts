@@ -185,40 +185,42 @@ export async function submitShare(
   if (current.shares.size >= holder.threshold) {
     current.state = "running";
     // Runs after the response; progress and the outcome are read from the session and the database.
-    current.finished = runTally(db, pool, keyring, sessions, actor, electionId, holder.public_key).catch(
-      () => {},
-    );
+    current.finished = runTally({
+      db,
+      pool,
+      keyring,
+      sessions,
+      actor,
+      electionId,
+      publicKey: holder.public_key,
+    }).catch(() => {});
   }
   return tallyStatus(sessions, electionId, holder.threshold);
 }
 
-async function runTally(
-  db: Db,
-  pool: pg.Pool,
-  keyring: LogKeyring,
-  sessions: TallySessions,
-  actor: Actor,
-  electionId: string,
-  publicKey: Buffer,
-): Promise<void> {
+async function runTally(run: TallyRun): Promise<void> {
   // The threads started at the first share (or fresh ones) are the tally's from here, closed however it ends.
-  const threads = sessions.takeCrypto(electionId);
+  const threads = run.sessions.takeCrypto(run.electionId);
   try {
-    await tallyWith(threads, db, pool, keyring, sessions, actor, electionId, publicKey);
+    await tallyWith(threads, run);
   } finally {
     await threads.close();
   }
 }
 
+interface TallyRun {
+  db: Db;
+  pool: pg.Pool;
+  keyring: LogKeyring;
+  sessions: TallySessions;
+  actor: Actor;
+  electionId: string;
+  publicKey: Buffer;
+}
+
 async function tallyWith(
   threads: CryptoPool,
-  db: Db,
-  pool: pg.Pool,
-  keyring: LogKeyring,
-  sessions: TallySessions,
-  actor: Actor,
-  electionId: string,
-  publicKey: Buffer,
+  { db, pool, keyring, sessions, actor, electionId, publicKey }: TallyRun,
 ): Promise<void> {
   const session = sessions.get(electionId);
   const secret = await recombineTallySecret([...session.shares.values()], publicKey);
