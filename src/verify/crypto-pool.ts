@@ -4,8 +4,8 @@
 // part here: Ed25519 kiosk and checkpoint signatures and opening sealed ballots.
 //
 // A batch crosses the thread boundary as one packed ArrayBuffer, transferred (not copied), and its results come
-// back the same way; the layout is below and mirrored in crypto-pool.worker.mjs, a plain-JavaScript worker that
-// needs only sodium-native, so it loads identically in the service, in tsx scripts and under vitest.
+// back the same way; the layout is below and mirrored in crypto-pool.worker.cjs, a plain-JavaScript (CommonJS)
+// worker that needs only sodium-native, so it loads identically in the service, in tsx scripts and under vitest.
 //
 // The tally secret travels inside each batch's buffer; the worker wipes it before answering, and the packing
 // buffer is detached from this thread by the transfer, so no copy lingers here.
@@ -36,7 +36,9 @@ export interface CryptoPoolOptions {
   threads?: number;
 }
 
-const WORKER_URL = new URL("./crypto-pool.worker.mjs", import.meta.url);
+const WORKER_URL = new URL("./crypto-pool.worker.cjs", import.meta.url);
+/** The worker's exported handler (crypto-pool.worker.cjs). */
+const WORKER_HANDLER = "verifyAndOpenPacked";
 const VERIFY = 1;
 const OPEN = 2;
 const LEAF = 4;
@@ -48,6 +50,7 @@ export function createCryptoPool(options: CryptoPoolOptions = {}): CryptoPool {
   const threads = Math.max(1, Math.floor(options.threads ?? os.availableParallelism()));
   const pool = new Piscina<ArrayBuffer, ArrayBuffer>({
     filename: WORKER_URL.href,
+    name: WORKER_HANDLER,
     minThreads: threads,
     maxThreads: threads,
     // The worker is plain JavaScript: it needs none of the parent's loaders (tsx, vitest), and skipping them

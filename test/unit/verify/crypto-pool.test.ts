@@ -7,7 +7,7 @@ import { generateTallyKeyPair } from "../../../src/crypto/sealed-ballot.js";
 import { ed25519NoteSigner } from "../../../src/crypto/signed-note.js";
 import { type CryptoPool, createCryptoPool, withCryptoPool } from "../../../src/verify/crypto-pool.js";
 // @ts-expect-error: the worker is plain JavaScript (no declarations); only its layout is read here.
-import { LEAF_LAYOUT } from "../../../src/verify/crypto-pool.worker.mjs";
+import { LEAF_LAYOUT } from "../../../src/verify/crypto-pool.worker.cjs";
 import {
   type LogEntry,
   type VerificationReport,

@@ -1,7 +1,11 @@
 // The worker thread of the verifier's crypto pool (src/verify/crypto-pool.ts): Ed25519 signature checks and
 // sealed-ballot openings with libsodium, one packed batch at a time. Plain JavaScript on purpose: it needs only
 // sodium-native, so it loads the same way under `node --import tsx` (the service), tsx (scripts) and vitest,
-// none of which would otherwise agree on how a worker thread compiles TypeScript.
+// none of which would otherwise agree on how a worker thread compiles TypeScript. CommonJS on purpose too:
+// piscina loads a worker with require() first, and on Node 20.19+ require() of an ES module with a default
+// export goes through Node's require(esm) facade, which aborted the whole process in CI (2026-12-03: "Assertion
+// failed: facade->InstantiateModule", the offline verifier started with tsx's hooks registered). A CommonJS
+// file is required as it is, with no ES-module machinery in between.
 //
 // The packed layouts are defined once, in crypto-pool.ts (packBatch / unpackResults); this file mirrors them.
 // Request: u32 task count ‖ u8 has-secret ‖ 32-byte X25519 secret (zeros when absent) ‖ tasks, each:
@@ -9,8 +13,9 @@
 //   ‖ field ephemeral public key ‖ field nonce ‖ field ciphertext, where a field is u32 length ‖ bytes.
 // Response: per task u8 signature valid ‖ u8 opened ‖ u32 plaintext length ‖ plaintext. Integers little-endian.
 // The secret is wiped from the request before the response is returned.
-import { move } from "piscina";
-import sodium from "sodium-native";
+"use strict";
+const { move } = require("piscina");
+const sodium = require("sodium-native");
 
 const VERIFY = 1;
 const OPEN = 2;
@@ -20,7 +25,7 @@ const LEAF = 4;
  * Where a canonical v1 vote leaf keeps what a LEAF task needs: VOTE_LEAF_LAYOUT in src/verify/verifier.ts
  * (docs/record-format.md §6), mirrored here; test/unit/verify/crypto-pool.test.ts holds the two equal.
  */
-export const LEAF_LAYOUT = Object.freeze({
+const LEAF_LAYOUT = Object.freeze({
   ballotDomain: Buffer.from("suara/ballot/v1\n", "utf8"),
   electionAt: 21,
   seqAt: 37,
@@ -65,7 +70,7 @@ const NONCE_BYTES = sodium.crypto_box_NONCEBYTES;
 const MAC_BYTES = sodium.crypto_box_MACBYTES;
 
 /** @param {ArrayBuffer} request */
-export default function verifyAndOpenPacked(request) {
+function verifyAndOpenPacked(request) {
   const view = new DataView(request);
   const bytes = Buffer.from(request);
   const count = view.getUint32(0, true);
@@ -147,3 +152,6 @@ export default function verifyAndOpenPacked(request) {
   // Bytes past `written` (unopened boxes' room) stay zero; the reader stops after `count` results.
   return move(response);
 }
+
+// The handler piscina calls (CryptoPool names it) and the layout the tests hold equal to the verifier's.
+module.exports = { verifyAndOpenPacked, LEAF_LAYOUT };
