@@ -47,6 +47,8 @@ export interface AppOverrides {
   logStream?: NodeJS.WritableStream;
   /** pino logger options, replacing the defaults (pretty console output on a TTY, for instance). */
   logger?: FastifyServerOptions["logger"];
+  /** The tally sessions (shares, progress, prepared crypto threads); a fresh set when absent. Tests watch them. */
+  tallySessions?: TallySessions;
 }
 
 export interface RouteAccess {
@@ -168,7 +170,7 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(pollingRoutes, { db, config, tokenKey: getTokenKey });
   await app.register(ballotRoutes, { db, keyring: getKeyring, tokenKey: getTokenKey });
   await app.register(resultRoutes, { db });
-  const tallySessions = new TallySessions();
+  const tallySessions = overrides.tallySessions ?? new TallySessions();
   app.addHook("onClose", () => tallySessions.close());
   await app.register(tallyRoutes, {
     db,

@@ -3,7 +3,7 @@
 import { PassThrough } from "node:stream";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import type pg from "pg";
-import { buildApp } from "../../src/app.js";
+import { type AppOverrides, buildApp } from "../../src/app.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { hashPassword } from "../../src/crypto/password.js";
 import type { Db, MemberRole } from "../../src/db/database.js";
@@ -30,11 +30,17 @@ export interface TestApp {
 export async function buildTestApp(
   database: { db: Db; pool: pg.Pool },
   env: Record<string, string> = {},
+  overrides: Pick<AppOverrides, "tallySessions"> = {},
 ): Promise<TestApp> {
   const logs: string[] = [];
   const stream = new PassThrough();
   stream.on("data", (chunk: Buffer) => logs.push(...chunk.toString("utf8").split("\n").filter(Boolean)));
-  const app = await buildApp(testConfig(env), { db: database.db, pool: database.pool, logStream: stream });
+  const app = await buildApp(testConfig(env), {
+    ...overrides,
+    db: database.db,
+    pool: database.pool,
+    logStream: stream,
+  });
   return { app, logs };
 }
 

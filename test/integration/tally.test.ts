@@ -8,6 +8,8 @@ import { verifyEd25519 } from "../../src/crypto/ed25519.js";
 import { openSealedShare } from "../../src/crypto/tally-key.js";
 import { createKioskKeys, KioskClient } from "../../src/kiosk/client.js";
 import { loadLogKeyring } from "../../src/modules/log/log.keys.js";
+import { TallySessions } from "../../src/modules/tally/tally.service.js";
+import type { CryptoPool } from "../../src/verify/crypto-pool.js";
 import {
   addMember,
   addVoters,
@@ -31,6 +33,22 @@ const shares: Record<string, string> = {};
 /** What the kiosks cast, counted independently of the service: candidate number → ballots. */
 const cast: Record<string, number> = { "1": 0, "2": 0, "3": 0 };
 let blank = 0;
+/** The app's tally sessions, watched: which crypto threads each tally took. */
+const sessions = new TallySessions();
+const prepared: CryptoPool[] = [];
+const taken: CryptoPool[] = [];
+const prepareCrypto = sessions.prepareCrypto.bind(sessions);
+sessions.prepareCrypto = (electionId: string, idleMs?: number): CryptoPool => {
+  const threads = prepareCrypto(electionId, idleMs);
+  prepared.push(threads);
+  return threads;
+};
+const takeCrypto = sessions.takeCrypto.bind(sessions);
+sessions.takeCrypto = (electionId: string): CryptoPool => {
+  const threads = takeCrypto(electionId);
+  taken.push(threads);
+  return threads;
+};
 
 const call = (
   name: string | null,
@@ -47,7 +65,7 @@ const call = (
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  ({ app } = await buildTestApp(database));
+  ({ app } = await buildTestApp(database, {}, { tallySessions: sessions }));
   baseUrl = await app.listen({ host: "127.0.0.1", port: 0 });
   await createUser(database.db, "admin", { isAdmin: true });
   election = await createElection(app, await login(app, "admin"));
@@ -172,10 +190,21 @@ describe("the tally", () => {
 
   it("k holders' shares tally the log: the count equals what the kiosks cast, verified and reconciled", async () => {
     await call("ketua", "POST", "/tally/shares", { share: shares.ketua });
+    // The first share starts the crypto threads (SPEC §13), so they are up before the last share arrives.
+    expect(sessions.preparedThreads(election.id)).toBeGreaterThan(0);
+    const early = prepared.at(-1);
+    const before = taken.length;
     const submitted = await call("saksi-1", "POST", "/tally/shares", { share: shares["saksi-1"] });
     const outcome = await waitForTally();
     expect(submitted.statusCode).toBe(202);
     expect(outcome.state).toBe("done");
+    // The tally took those threads, not fresh ones, and shut them down when it ended.
+    expect(taken).toHaveLength(before + 1);
+    const threads = taken[before] as CryptoPool;
+    expect(threads).toBe(early);
+    expect(sessions.preparedThreads(election.id)).toBe(0);
+    for (let i = 0; i < 300 && threads.runningThreads() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(threads.runningThreads()).toBe(0);
     const response = await call("saksi-1", "GET", "/results");
     expect(response.statusCode).toBe(200);
     const result = response.json();
