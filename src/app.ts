@@ -170,7 +170,7 @@ export async function buildApp(config: Config, overrides: AppOverrides): Promise
   await app.register(pollingRoutes, { db, config, tokenKey: getTokenKey });
   await app.register(ballotRoutes, { db, keyring: getKeyring, tokenKey: getTokenKey });
   await app.register(resultRoutes, { db });
-  const tallySessions = overrides.tallySessions ?? new TallySessions();
+  const tallySessions = overrides.tallySessions ?? new TallySessions({ logger: app.log });
   app.addHook("onClose", () => tallySessions.close());
   await app.register(tallyRoutes, {
     db,

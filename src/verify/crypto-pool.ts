@@ -56,6 +56,10 @@ export function createCryptoPool(options: CryptoPoolOptions = {}): CryptoPool {
     // The worker is plain JavaScript: it needs none of the parent's loaders (tsx, vitest), and skipping them
     // keeps each thread's start-up and memory small.
     execArgv: [],
+    // Two batches handed to each thread: the next waits in the thread's own queue, so it starts the moment the
+    // last one ends instead of when this thread, busy reading the log, gets round to sending it (the handler is
+    // synchronous, so a thread still runs one batch at a time). 10,000-ballot tally: +1–3 points of the ceiling.
+    concurrentTasksPerWorker: 2,
     // Always keep the threads for the run; the pool is closed by its owner.
     idleTimeout: Number.POSITIVE_INFINITY,
     // A worker holds one batch at a time and keeps nothing: a small heap keeps each thread's memory small

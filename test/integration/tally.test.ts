@@ -44,8 +44,8 @@ sessions.prepareCrypto = (electionId: string, idleMs?: number): CryptoPool => {
   return threads;
 };
 const takeCrypto = sessions.takeCrypto.bind(sessions);
-sessions.takeCrypto = (electionId: string): CryptoPool => {
-  const threads = takeCrypto(electionId);
+sessions.takeCrypto = async (electionId: string): Promise<CryptoPool> => {
+  const threads = await takeCrypto(electionId);
   taken.push(threads);
   return threads;
 };

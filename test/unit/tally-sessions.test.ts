@@ -3,6 +3,7 @@
 import os from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { TallySessions } from "../../src/modules/tally/tally.service.js";
+import { WARM_UP_ENTRIES } from "../../src/modules/tally/warm-up.js";
 import type { CryptoPool } from "../../src/verify/crypto-pool.js";
 
 const threads = os.availableParallelism();
@@ -25,7 +26,7 @@ describe("crypto threads prepared ahead of the tally", () => {
     const first = sessions.prepareCrypto("e1");
     expect(sessions.prepareCrypto("e1")).toBe(first);
     expect(sessions.preparedThreads("e1")).toBe(threads);
-    const pool = sessions.takeCrypto("e1");
+    const pool = await sessions.takeCrypto("e1");
     expect(pool).toBe(first);
     expect(sessions.preparedThreads("e1")).toBe(0);
     expect(pool.runningThreads()).toBe(threads);
@@ -37,7 +38,7 @@ describe("crypto threads prepared ahead of the tally", () => {
   });
 
   it("a tally with nothing prepared starts its own threads", async () => {
-    const pool = sessions.takeCrypto("e2");
+    const pool = await sessions.takeCrypto("e2");
     expect(pool.runningThreads()).toBe(threads);
     await pool.close();
   });
@@ -61,5 +62,40 @@ describe("crypto threads prepared ahead of the tally", () => {
     const b = sessions.prepareCrypto("b");
     await sessions.close();
     expect(a.runningThreads() + b.runningThreads()).toBe(0);
+  });
+
+  it("warm the tally's code with a throwaway log that verifies clean, and the tally waits for the warm-up", async () => {
+    const logged: Array<{ level: string; message: string }> = [];
+    const watched = new TallySessions({
+      logger: {
+        info: (_details: unknown, message: string) => logged.push({ level: "info", message }),
+        warn: (_details: unknown, message: string) => logged.push({ level: "warn", message }),
+      } as never,
+    });
+    const prepared = watched.prepareCrypto("w");
+    // Taken at once, as when the last share follows the first within the warm-up: handed over after it.
+    const pool = await watched.takeCrypto("w");
+    expect(pool).toBe(prepared);
+    const report = await watched.lastWarmUp("w");
+    expect(report).toMatchObject({ ok: true, entries: WARM_UP_ENTRIES });
+    expect(logged).toEqual([
+      { level: "info", message: "tally code warmed up on the prepared crypto threads" },
+    ]);
+    // The warmed threads still do real work for the caller.
+    expect(await pool.verifyAndOpen({ tasks: [], tallySecretKey: null })).toEqual([]);
+    await pool.close();
+  });
+
+  it("a warm-up cut short by the threads' shutdown ends quietly", async () => {
+    const logged: string[] = [];
+    const watched = new TallySessions({
+      logger: { info: () => logged.push("info"), warn: () => logged.push("warn") } as never,
+    });
+    const pool = watched.prepareCrypto("cut");
+    const warmUp = watched.lastWarmUp("cut");
+    await watched.close();
+    expect(await warmUp).toBeNull();
+    expect(pool.runningThreads()).toBe(0);
+    expect(logged).toEqual([]);
   });
 });

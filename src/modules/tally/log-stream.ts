@@ -23,26 +23,43 @@ export async function* copyLogEntries(pool: pg.Pool, electionId: string): AsyncG
       `COPY (SELECT seq, leaf FROM log_entries WHERE election_id = ${client.escapeLiteral(electionId)} ` +
       "ORDER BY seq) TO STDOUT (FORMAT binary)";
     const stream = client.query(copyTo(query));
-    const reader = new BinaryCopyReader();
+    let finished = false;
     try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        const rows = reader.push(chunk);
-        if (rows.length > 0) yield rows;
+      for await (const rows of copyRows(stream as AsyncIterable<Buffer>, () => {
+        finished = true;
+      })) {
+        yield rows;
       }
     } catch (error) {
       failed = true;
       throw error;
     } finally {
       // Ended early (the consumer stopped) or failed: the connection is mid-COPY and cannot be reused.
-      if (!reader.finished) {
+      if (!finished) {
         failed = true;
         stream.destroy();
       }
     }
-    if (!reader.finished) throw new Error("the COPY stream of the log ended before its trailer");
   } finally {
     client.release(failed);
   }
+}
+
+/**
+ * The rows of a binary COPY of (int8 seq, bytea leaf) as its chunks arrive, in pages (the rows each chunk
+ * completes). `onTrailer` is called once the stream's trailer has been read; a stream that ends before it throws.
+ */
+export async function* copyRows(
+  chunks: AsyncIterable<Buffer>,
+  onTrailer: () => void = () => {},
+): AsyncGenerator<LogEntry[]> {
+  const reader = new BinaryCopyReader();
+  for await (const chunk of chunks) {
+    const rows = reader.push(chunk);
+    if (rows.length > 0) yield rows;
+  }
+  if (!reader.finished) throw new Error("the COPY stream of the log ended before its trailer");
+  onTrailer();
 }
 
 /**
@@ -124,4 +141,33 @@ export async function* checkpointNotes(
     if (rows.length < pageSize) return;
     after = (rows.at(-1) as (typeof rows)[number]).tree_size;
   }
+}
+
+/**
+ * `source`, its first item already asked for: a stream that starts with a query starts it now instead of on the
+ * consumer's first read. The first item's failure surfaces when it is read. Close the result with `return()` if
+ * it may not be read to the end.
+ */
+export function startNow<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
+  let first: Promise<IteratorResult<T>> | null = source.next();
+  // Handled when read; until then a rejection must not surface as an unhandled one.
+  first.catch(() => undefined);
+  const started: AsyncGenerator<T> = {
+    next: () => {
+      if (first === null) return source.next();
+      const item = first;
+      first = null;
+      return item;
+    },
+    return: (value) => {
+      first = null;
+      return source.return(value);
+    },
+    throw: (error) => {
+      first = null;
+      return source.throw(error);
+    },
+    [Symbol.asyncIterator]: () => started,
+  };
+  return started;
 }

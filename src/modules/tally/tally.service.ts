@@ -12,6 +12,7 @@
 //
 // Because shares are held in memory, all holders of one election must reach the same instance (route the tally
 // to one instance when several serve the API); a restart loses submitted shares, and holders submit again.
+import type { FastifyBaseLogger } from "fastify";
 import { sql } from "kysely";
 import type pg from "pg";
 import { signEd25519 } from "../../crypto/ed25519.js";
@@ -24,7 +25,8 @@ import { type ElectionCounts, type VerificationReport, verifyElectionLog } from 
 import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
 import { getElection, tieBreakOf } from "../elections/elections.service.js";
 import { type LogKeyring, listLogKeys, logOrigin } from "../log/log.keys.js";
-import { checkpointNotes, copyLogEntries } from "./log-stream.js";
+import { checkpointNotes, copyLogEntries, startNow } from "./log-stream.js";
+import { type WarmUpReport, warmUpTally } from "./warm-up.js";
 import { decideWinner } from "./winner.js";
 
 export type TallyState = "collecting" | "running" | "done" | "failed";
@@ -40,6 +42,13 @@ interface Session {
   /** Crypto threads started for this election's tally before its last share; handed to the tally. */
   pool: CryptoPool | null;
   poolTimer: NodeJS.Timeout | null;
+  /** The prepared threads' warm-up (warm-up.ts), settled with its report, or null if it was cut short. */
+  warmUp: Promise<WarmUpReport | null> | null;
+}
+
+/** Where the sessions report their warm-ups (a pino logger, such as the app's). */
+export interface TallySessionsOptions {
+  logger?: Pick<FastifyBaseLogger, "info" | "warn">;
 }
 
 /** How long crypto threads started at a first share wait for the tally before they are shut down. */
@@ -48,6 +57,10 @@ export const POOL_IDLE_MS = 15 * 60 * 1000;
 /** Tally sessions of this process, by election. */
 export class TallySessions {
   private readonly sessions = new Map<string, Session>();
+  /** Prepared threads shut down unused: a warm-up running on them ends, expectedly. */
+  private readonly shutDown = new WeakSet<CryptoPool>();
+
+  constructor(private readonly options: TallySessionsOptions = {}) {}
 
   get(electionId: string): Session {
     let session = this.sessions.get(electionId);
@@ -60,6 +73,7 @@ export class TallySessions {
         finished: null,
         pool: null,
         poolTimer: null,
+        warmUp: null,
       };
       this.sessions.set(electionId, session);
     }
@@ -72,12 +86,17 @@ export class TallySessions {
   }
 
   /**
-   * Starts the election's crypto threads ahead of the tally (idempotent): they come up while the other holders
-   * submit. Unused for POOL_IDLE_MS, they are shut down; the tally then starts its own.
+   * Starts the election's crypto threads ahead of the tally (idempotent), and warms the tally's code on them
+   * (warm-up.ts): both happen while the other holders submit. Unused for POOL_IDLE_MS, the threads are shut
+   * down; the tally then starts its own.
    */
   prepareCrypto(electionId: string, idleMs = POOL_IDLE_MS): CryptoPool {
     const session = this.get(electionId);
-    session.pool ??= createCryptoPool();
+    if (session.pool === null) {
+      const pool = createCryptoPool();
+      session.pool = pool;
+      session.warmUp = this.warmUp(pool);
+    }
     if (session.poolTimer !== null) clearTimeout(session.poolTimer);
     session.poolTimer = setTimeout(() => {
       void this.releaseCrypto(session);
@@ -86,14 +105,39 @@ export class TallySessions {
     return session.pool;
   }
 
-  /** The prepared pool, now owned by the caller (who closes it), or a fresh one. */
-  takeCrypto(electionId: string): CryptoPool {
+  /**
+   * The prepared pool, now owned by the caller (who closes it), once its warm-up has ended (a fraction of a
+   * second of work at most); or a fresh pool.
+   */
+  async takeCrypto(electionId: string): Promise<CryptoPool> {
     const session = this.get(electionId);
     if (session.poolTimer !== null) clearTimeout(session.poolTimer);
     session.poolTimer = null;
-    const pool = session.pool ?? createCryptoPool();
+    const pool = session.pool;
     session.pool = null;
+    if (pool === null) return createCryptoPool();
+    await session.warmUp;
     return pool;
+  }
+
+  /** The last warm-up of the election's prepared threads: its report, null if cut short, or null if none. */
+  async lastWarmUp(electionId: string): Promise<WarmUpReport | null> {
+    return (await this.sessions.get(electionId)?.warmUp) ?? null;
+  }
+
+  private async warmUp(pool: CryptoPool): Promise<WarmUpReport | null> {
+    const logger = this.options.logger;
+    try {
+      const report = await warmUpTally(pool);
+      if (report.ok) logger?.info({ warmUp: report }, "tally code warmed up on the prepared crypto threads");
+      else
+        logger?.warn({ warmUp: report }, "the tally warm-up's throwaway log did not verify: a bug to report");
+      return report;
+    } catch (error) {
+      // Threads shut down mid-way (unused, forgotten, the service stopping) end it; anything else is a bug.
+      if (!this.shutDown.has(pool)) logger?.warn({ err: error }, "the tally warm-up failed");
+      return null;
+    }
   }
 
   /** Crypto threads running for the election outside a tally (started ahead of it); 0 when none. */
@@ -120,7 +164,9 @@ export class TallySessions {
     session.poolTimer = null;
     const pool = session.pool;
     session.pool = null;
-    await pool?.close();
+    if (pool === null) return;
+    this.shutDown.add(pool);
+    await pool.close();
   }
 }
 
@@ -200,7 +246,7 @@ export async function submitShare(
 
 async function runTally(run: TallyRun): Promise<void> {
   // The threads started at the first share (or fresh ones) are the tally's from here, closed however it ends.
-  const threads = run.sessions.takeCrypto(run.electionId);
+  const threads = await run.sessions.takeCrypto(run.electionId);
   try {
     await tallyWith(threads, run);
   } finally {
@@ -240,14 +286,13 @@ async function tallyWith(
     );
     return;
   }
+  // The log's first rows and checkpoints are asked for now, beside the election's metadata, rather than one
+  // round trip after another once the verifier starts; the two streams are closed however the tally ends.
+  const entries = startNow(copyLogEntries(pool, electionId));
+  const checkpoints = startNow(checkpointNotes(db, electionId));
   try {
-    const head = await db
-      .selectFrom("log_heads")
-      .select("tree_size")
-      .where("election_id", "=", electionId)
-      .executeTakeFirst();
-    session.total = head?.tree_size ?? 0;
-    const [candidates, tps, kiosks, keys] = await Promise.all([
+    const [head, candidates, tps, kiosks, keys] = await Promise.all([
+      db.selectFrom("log_heads").select("tree_size").where("election_id", "=", electionId).executeTakeFirst(),
       db.selectFrom("candidates").select("ballot_number").where("election_id", "=", electionId).execute(),
       db.selectFrom("tps").select(["id", "area"]).where("election_id", "=", electionId).execute(),
       db
@@ -257,6 +302,7 @@ async function tallyWith(
         .execute(),
       listLogKeys(db),
     ]);
+    session.total = head?.tree_size ?? 0;
     const report: VerificationReport = await verifyElectionLog({
       electionId,
       origin: logOrigin(keyring, electionId),
@@ -268,8 +314,8 @@ async function tallyWith(
         revokedAtLogSize: k.revoked_at_log_size,
       })),
       tpsIds: tps.map((t) => t.id),
-      entries: copyLogEntries(pool, electionId),
-      checkpoints: checkpointNotes(db, electionId),
+      entries,
+      checkpoints,
       tally: { secretKey: secret, candidateNumbers: candidates.map((c) => c.ballot_number) },
       expectedEntries: session.total,
       cryptoWorker: threads,
@@ -278,8 +324,8 @@ async function tallyWith(
         session.checked = n;
       },
     });
-    // Shut down as soon as the log is verified.
-    await threads.close();
+    // Shut down as soon as the log is verified, while the rest goes on (runTally waits for it at the end).
+    void threads.close().catch(() => undefined);
     const counts = report.counts as ElectionCounts;
     const reconciliation = await reconcile(db, electionId, counts);
     const election = await getElection(db, electionId);
@@ -352,6 +398,9 @@ async function tallyWith(
     throw error;
   } finally {
     wipe(secret);
+    // Streams the verifier never read to the end (it failed, or something before it did) give their
+    // connections back; finished ones have nothing to close.
+    await Promise.allSettled([entries.return(undefined), checkpoints.return(undefined)]);
   }
 }
 

@@ -11,6 +11,7 @@ import {
   type CryptoWorker,
   type ElectionCounts,
   inProcessCryptoWorker,
+  isLeafTask,
   type LogEntry,
   type VerificationReport,
   verifyElectionLog,
@@ -118,6 +119,30 @@ describe("the verifier, on an untouched log", () => {
     for (const expectedEntries of [1, 200, 1_000_000, -5, Number.NaN]) {
       expect(await verifyElectionLog(shared.input({ expectedEntries }))).toEqual(reference);
     }
+  });
+
+  it("near the expected end hands out smaller batches, so the crypto threads run out of work together", async () => {
+    const sizes: number[] = [];
+    const counting: CryptoWorker = {
+      verifyAndOpen(batch) {
+        sizes.push(batch.tasks.filter((task) => isLeafTask(task)).length);
+        return inProcessCryptoWorker.verifyAndOpen(batch);
+      },
+    };
+    const long = buildElectionLog({ ballots: 2000, checkpointSizes: [2000] });
+    const input = long.input({ cryptoWorker: counting, batchesInFlight: 4 });
+    const report = await verifyElectionLog({ ...input, expectedEntries: 2000 });
+    expect(report.ok).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(2000);
+    // Doubling from 64 towards 512, then never more than an even share of what is left per batch in flight,
+    // down to 64 at the end.
+    expect(sizes.slice(0, 4)).toEqual([64, 128, 256, 388]);
+    for (let i = 4; i < sizes.length - 1; i++) expect(sizes[i]).toBeLessThanOrEqual(sizes[i - 1] as number);
+    expect(sizes.at(-2)).toBe(64);
+    // Without the hint, full batches to the end; the report is the same either way.
+    sizes.length = 0;
+    expect(await verifyElectionLog({ ...input, entries: [...long.entries] })).toEqual(report);
+    expect(sizes).toEqual([64, 128, 256, 512, 512, 512, 16]);
   });
 
   it("accepts checkpoints signed by a retired log key listed beside the active one", async () => {
