@@ -218,7 +218,9 @@ export async function submitShare(
   }
   const current = sessions.get(electionId);
   current.shares.set(actor.id, Buffer.from(share));
-  sessions.prepareCrypto(electionId);
+  // Threads (and their warm-up) ahead of a tally still waiting for shares; the last share starts the tally,
+  // which should not wait for a warm-up it no longer has time to gain from (a 1-of-n key, for one).
+  if (current.shares.size < holder.threshold) sessions.prepareCrypto(electionId);
   await db.transaction().execute((tx) =>
     recordAuditEvent(tx, actor, {
       electionId,
