@@ -37,6 +37,7 @@ import { createDatabase } from "../../src/db/connection.js";
 import { loadLogKeyring } from "../../src/modules/log/log.keys.js";
 import { appendVotes, type VoteToAppend } from "../../src/modules/log/log.service.js";
 import { submitShare, TallySessions } from "../../src/modules/tally/tally.service.js";
+import { WARM_UP_ENTRIES, WARM_UP_LOG_ROWS, WARM_UP_PASSES } from "../../src/modules/tally/warm-up.js";
 import { createBenchElection, fmt, machineLine, ROOT, startBenchServer, writeDocsSection } from "./lib.js";
 
 const { values } = parseArgs({
@@ -509,7 +510,7 @@ async function main(): Promise<void> {
     "",
     "Each size runs tally and ceiling as alternating pairs (each pair back to back, so both see the machine at the same speed); the row shows the median pair by ratio, and every pair's ratio in the order run. Peak RSS is the highest of the pairs' tallies. " +
       "CPU is each child process's own (user + system, every thread); the tally's excludes PostgreSQL's work for the COPY. " +
-      `The crypto threads started at the first share and warmed the tally's code on a throwaway log (2,000 entries verified three times) in ${warmUpRange(rows)} (the rows' pairs), in every pair before the last share arrived a second after the first: its CPU is not in the tally's. ` +
+      `The crypto threads started at the first share and warmed the tally's code — the election's log read once through the COPY path (up to ${WARM_UP_LOG_ROWS.toLocaleString("en")} rows, dropped) and a throwaway log of ${WARM_UP_ENTRIES.toLocaleString("en")} entries verified ${WARM_UP_PASSES} times — in ${warmUpRange(rows)} (the rows' pairs), in every pair before the last share arrived a second after the first: its CPU is not in the tally's. ` +
       `Tally memory at its sampled peaks (MB): ${rows
         .map(
           (r) =>

@@ -61,6 +61,14 @@ describe("the tally's log stream", () => {
     expect(database.pool.idleCount).toBe(database.pool.totalCount);
   });
 
+  it("with a limit, yields the first entries only (the warm-up's read of the log)", async () => {
+    const streamed = [];
+    for await (const page of copyLogEntries(database.pool, election.id, { limit: 300 }))
+      streamed.push(...page);
+    expect(streamed.map((e) => e.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(database.pool.idleCount).toBe(database.pool.totalCount);
+  });
+
   it("yields nothing for an election without entries", async () => {
     const streamed = [];
     for await (const page of copyLogEntries(database.pool, crypto.randomUUID())) streamed.push(...page);

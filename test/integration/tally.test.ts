@@ -38,8 +38,8 @@ const sessions = new TallySessions();
 const prepared: CryptoPool[] = [];
 const taken: CryptoPool[] = [];
 const prepareCrypto = sessions.prepareCrypto.bind(sessions);
-sessions.prepareCrypto = (electionId: string, idleMs?: number): CryptoPool => {
-  const threads = prepareCrypto(electionId, idleMs);
+sessions.prepareCrypto = (...args: Parameters<TallySessions["prepareCrypto"]>): CryptoPool => {
+  const threads = prepareCrypto(...args);
   prepared.push(threads);
   return threads;
 };
@@ -202,6 +202,8 @@ describe("the tally", () => {
     expect(taken).toHaveLength(before + 1);
     const threads = taken[before] as CryptoPool;
     expect(threads).toBe(early);
+    // Their warm-up read this election's log once through the COPY path and verified its throwaway log clean.
+    expect(await sessions.lastWarmUp(election.id)).toMatchObject({ ok: true, logRows: 7 });
     expect(sessions.preparedThreads(election.id)).toBe(0);
     for (let i = 0; i < 300 && threads.runningThreads() > 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(threads.runningThreads()).toBe(0);

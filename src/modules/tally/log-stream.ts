@@ -12,16 +12,21 @@ const COPY_SIGNATURE = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0x
 
 /**
  * Every entry of the election's log in seq order, as `{ seq, leaf }` with the leaf's bytes exactly as stored,
- * in pages (the rows each network chunk completes; the verifier takes pages as they are). Takes a client from
- * `pool` for the duration and gives it back however the iteration ends.
+ * in pages (the rows each network chunk completes; the verifier takes pages as they are); the first `limit`
+ * only, when given. Takes a client from `pool` for the duration and gives it back however the iteration ends.
  */
-export async function* copyLogEntries(pool: pg.Pool, electionId: string): AsyncGenerator<LogEntry[]> {
+export async function* copyLogEntries(
+  pool: pg.Pool,
+  electionId: string,
+  options: { limit?: number } = {},
+): AsyncGenerator<LogEntry[]> {
   const client = await pool.connect();
   let failed = false;
   try {
+    const limit = options.limit === undefined ? "" : ` LIMIT ${Math.max(0, Math.floor(options.limit))}`;
     const query =
       `COPY (SELECT seq, leaf FROM log_entries WHERE election_id = ${client.escapeLiteral(electionId)} ` +
-      "ORDER BY seq) TO STDOUT (FORMAT binary)";
+      `ORDER BY seq${limit}) TO STDOUT (FORMAT binary)`;
     const stream = client.query(copyTo(query));
     let finished = false;
     try {

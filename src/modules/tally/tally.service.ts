@@ -26,7 +26,7 @@ import { type Actor, recordAuditEvent } from "../audit/audit.service.js";
 import { getElection, tieBreakOf } from "../elections/elections.service.js";
 import { type LogKeyring, listLogKeys, logOrigin } from "../log/log.keys.js";
 import { checkpointNotes, copyLogEntries, startNow } from "./log-stream.js";
-import { type WarmUpReport, warmUpTally } from "./warm-up.js";
+import { WARM_UP_LOG_ROWS, type WarmUpReport, warmUpTally } from "./warm-up.js";
 import { decideWinner } from "./winner.js";
 
 export type TallyState = "collecting" | "running" | "done" | "failed";
@@ -87,15 +87,19 @@ export class TallySessions {
 
   /**
    * Starts the election's crypto threads ahead of the tally (idempotent), and warms the tally's code on them
-   * (warm-up.ts): both happen while the other holders submit. Unused for POOL_IDLE_MS, the threads are shut
-   * down; the tally then starts its own.
+   * (warm-up.ts), reading the log once through `readLog` when given: all of it happens while the other holders
+   * submit. Unused for POOL_IDLE_MS, the threads are shut down; the tally then starts its own.
    */
-  prepareCrypto(electionId: string, idleMs = POOL_IDLE_MS): CryptoPool {
+  prepareCrypto(
+    electionId: string,
+    idleMs = POOL_IDLE_MS,
+    readLog?: () => AsyncIterable<unknown[]>,
+  ): CryptoPool {
     const session = this.get(electionId);
     if (session.pool === null) {
       const pool = createCryptoPool();
       session.pool = pool;
-      session.warmUp = this.warmUp(pool);
+      session.warmUp = this.warmUp(pool, readLog);
     }
     if (session.poolTimer !== null) clearTimeout(session.poolTimer);
     session.poolTimer = setTimeout(() => {
@@ -125,10 +129,13 @@ export class TallySessions {
     return (await this.sessions.get(electionId)?.warmUp) ?? null;
   }
 
-  private async warmUp(pool: CryptoPool): Promise<WarmUpReport | null> {
+  private async warmUp(
+    pool: CryptoPool,
+    readLog?: () => AsyncIterable<unknown[]>,
+  ): Promise<WarmUpReport | null> {
     const logger = this.options.logger;
     try {
-      const report = await warmUpTally(pool);
+      const report = await warmUpTally(pool, { readLog });
       if (report.ok) logger?.info({ warmUp: report }, "tally code warmed up on the prepared crypto threads");
       else
         logger?.warn({ warmUp: report }, "the tally warm-up's throwaway log did not verify: a bug to report");
@@ -220,7 +227,11 @@ export async function submitShare(
   current.shares.set(actor.id, Buffer.from(share));
   // Threads (and their warm-up) ahead of a tally still waiting for shares; the last share starts the tally,
   // which should not wait for a warm-up it no longer has time to gain from (a 1-of-n key, for one).
-  if (current.shares.size < holder.threshold) sessions.prepareCrypto(electionId);
+  if (current.shares.size < holder.threshold) {
+    sessions.prepareCrypto(electionId, POOL_IDLE_MS, () =>
+      copyLogEntries(pool, electionId, { limit: WARM_UP_LOG_ROWS }),
+    );
+  }
   await db.transaction().execute((tx) =>
     recordAuditEvent(tx, actor, {
       electionId,
