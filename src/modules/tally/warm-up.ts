@@ -39,7 +39,7 @@ export const WARM_UP_PASSES = 6;
  * which the throwaway log does not pass through), and dropped: about 3.4 MB at most.
  */
 export const WARM_UP_LOG_ROWS = 10_000;
-/** Entries per signed checkpoint, as one append transaction of a busy TPS writes them. */
+/** Entries per signed checkpoint (the service signs one per append transaction; how often changes no code path). */
 const CHECKPOINT_EVERY = 100;
 /** Bytes per chunk fed to the COPY reader, about what a socket read brings. */
 const CHUNK_BYTES = 65536;
@@ -58,8 +58,9 @@ export interface WarmUpReport {
 }
 
 /**
- * Verifies and opens a throwaway log of `entries` ballots on `threads`, as a tally would. Rejects if the threads
- * are closed meanwhile (the tally or the service no longer needs them).
+ * Reads the election's log once through `readLog` (when given) and drops it, then verifies and opens a throwaway
+ * log of `entries` ballots `passes` times on `threads`, as a tally would. Rejects if the threads are closed
+ * meanwhile (the tally or the service no longer needs them) or the read fails.
  */
 export async function warmUpTally(
   threads: CryptoPool,
