@@ -98,4 +98,25 @@ describe("crypto threads prepared ahead of the tally", () => {
     expect(pool.runningThreads()).toBe(0);
     expect(logged).toEqual([]);
   });
+
+  it("a warm-up that fails (its read of the log, say) is logged and leaves the threads to the tally", async () => {
+    const warned: string[] = [];
+    const watched = new TallySessions({
+      logger: {
+        info: () => undefined,
+        warn: (_details: unknown, message: string) => warned.push(message),
+      } as never,
+    });
+    // biome-ignore lint/correctness/useYield: the read fails before its first page
+    async function* unreadable(): AsyncGenerator<unknown[]> {
+      throw new Error("connection refused");
+    }
+    const prepared = watched.prepareCrypto("unreadable", 60_000, unreadable);
+    expect(await watched.lastWarmUp("unreadable")).toBeNull();
+    expect(warned).toEqual(["the tally warm-up failed"]);
+    const pool = await watched.takeCrypto("unreadable");
+    expect(pool).toBe(prepared);
+    expect(await pool.verifyAndOpen({ tasks: [], tallySecretKey: null })).toEqual([]);
+    await pool.close();
+  });
 });
