@@ -60,11 +60,18 @@ export function uuidBytes(uuid: string): Buffer {
 export type IdSource = (out: Buffer, at: number) => void;
 
 const ID_BATCH = 4096;
+/** Ids served from the first batch before the first refill. */
+const FIRST_BATCH = 32;
 
 /** Random version-4 uuids (RFC 9562), like gen_random_uuid(): 122 bits from the CSPRNG, drawn in batches. */
 export function randomIds(): IdSource {
   const pool = Buffer.allocUnsafe(16 * ID_BATCH);
-  let next = ID_BATCH;
+  randomFillSync(pool);
+  // The first refill comes after FIRST_BATCH ids, not ID_BATCH: V8 then sees the refill's call while it still
+  // collects type feedback, before it optimises this function (one call per row). A first refill only at id
+  // 4097 found the optimised code without feedback for that call, and V8 threw it away (--trace-deopt:
+  // "Insufficient type feedback for call").
+  let next = ID_BATCH - FIRST_BATCH;
   return (out, at) => {
     if (next === ID_BATCH) {
       randomFillSync(pool);

@@ -82,6 +82,8 @@ export class FastRowEncoder {
   private readonly region: Uint8Array;
   private readonly votingYear: number;
   private readonly votingMonthDay: number;
+  /** The voting day as YYYYMMDD. */
+  private readonly votingDate: number;
   private readonly tpsByKey = new Map<number, { id: string; bytes: Buffer; used: boolean }>();
   /** Field boundaries of the line being looked at: field k is [starts[k], ends[k]). */
   private readonly starts: Int32Array;
@@ -121,6 +123,7 @@ export class FastRowEncoder {
     this.region = Buffer.from(ctx.regionPrefix, "latin1");
     this.votingYear = Number(ctx.votingDay.slice(0, 4));
     this.votingMonthDay = Number(ctx.votingDay.slice(5, 7)) * 100 + Number(ctx.votingDay.slice(8, 10));
+    this.votingDate = this.votingYear * 10_000 + this.votingMonthDay;
     for (const [code, id] of ctx.tpsByCode) {
       const key = packCode(code);
       if (key !== null) this.tpsByKey.set(key, { id, bytes: uuidBytes(id), used: false });
@@ -227,8 +230,9 @@ export class FastRowEncoder {
       if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
     }
     // Not after the voting day, and neither older than 130 nor (checked with the marital status) under 17.
+    // Compared as one number YYYYMMDD, so no comparison here runs only on the rare row (see the marital check).
     const monthDay = month * 100 + day;
-    if (year > this.votingYear || (year === this.votingYear && monthDay > this.votingMonthDay)) return false;
+    if (year * 10_000 + monthDay > this.votingDate) return false;
     const age = this.votingYear - year - (this.votingMonthDay < monthDay ? 1 : 0);
     if (age > 130) return false;
     // The NIK's birth date digits and sex must agree with the columns (else a warning: the general path).
@@ -240,7 +244,9 @@ export class FastRowEncoder {
     if ((ends[this.marital] as number) - (starts[this.marital] as number) !== 1) return false;
     const marital = src[starts[this.marital] as number] as number;
     if (marital !== B && marital !== S && marital !== P) return false;
-    if (age < 17 && marital === B) return false;
+    // The common comparison first: one reached only by the rare row (a minor) would have no type feedback when V8
+    // optimises check(), and the optimised code would be thrown away at the first minor (--trace-deopt).
+    if (marital === B && age < 17) return false;
 
     // TPS: a code known byte for byte.
     {
@@ -397,8 +403,10 @@ export class RollInput {
   /** Routes the whole lines in data[0, end) (end just after a line feed). */
   private lines(data: Buffer, end: number): void {
     // Invalid UTF-8 is refused as the reader's decoder refuses it, with the same error.
-    if (!isUtf8(data.subarray(0, end)))
-      new TextDecoder("utf-8", { fatal: true }).decode(data.subarray(0, end));
+    // (Not data.subarray(0, end) when end is the whole buffer: that takes a path of Buffer's subarray that the
+    // optimised loop below has never seen, and V8 would throw the loop's code away at the first such chunk.)
+    const whole = end === data.length ? data : data.subarray(0, end);
+    if (!isUtf8(whole)) new TextDecoder("utf-8", { fatal: true }).decode(whole);
     const reader = this.reader;
     // Lines not yet given to the reader: data[pending, pos). `clean`: the reader was at a record start when
     // they began and none has a quote, so it will be at a record start again after them.
