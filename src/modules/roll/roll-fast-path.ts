@@ -137,34 +137,9 @@ export class FastRowEncoder {
    * it. Declining says nothing about the row: the general path judges it.
    */
   check(src: Uint8Array, start: number, end: number): boolean {
-    this.sawQuote = false;
-    // Split at the separator, refusing quotes and control characters (tab, CR and DEL included).
-    const sep = this.separator;
+    if (!this.split(src, start, end)) return false;
     const starts = this.starts;
     const ends = this.ends;
-    let field = 0;
-    starts[0] = start;
-    // The scan goes to the end of a line it declines unless it meets a quote, so sawQuote is always known.
-    let plain = true;
-    for (let i = start; i < end; i++) {
-      const b = src[i] as number;
-      if (b === sep) {
-        if (field + 1 < this.fieldCount) {
-          ends[field] = i;
-          field++;
-          starts[field] = i + 1;
-        } else {
-          plain = false; // more fields than the header: the general path says so
-        }
-      } else if (b < SPACE || b === DEL) {
-        plain = false;
-      } else if (b === QUOTE) {
-        this.sawQuote = true;
-        return false;
-      }
-    }
-    ends[field] = end;
-    if (!plain || field + 1 !== this.fieldCount) return false;
     this.src = src;
     this.lineBytes = end - start;
 
@@ -273,6 +248,41 @@ export class FastRowEncoder {
     this.sexCode = sex;
     this.maritalCode = marital;
     return true;
+  }
+
+  /**
+   * Splits the line at the separator into starts/ends, refusing quotes and control characters (tab, CR and DEL
+   * included): whether it is plain with as many fields as the header. A function of its own, small, so that V8
+   * optimises this loop over every byte after a few dozen rows instead of with the rest of check().
+   */
+  private split(src: Uint8Array, start: number, end: number): boolean {
+    this.sawQuote = false;
+    const sep = this.separator;
+    const starts = this.starts;
+    const ends = this.ends;
+    let field = 0;
+    starts[0] = start;
+    // The scan goes to the end of a line it declines unless it meets a quote, so sawQuote is always known.
+    let plain = true;
+    for (let i = start; i < end; i++) {
+      const b = src[i] as number;
+      if (b === sep) {
+        if (field + 1 < this.fieldCount) {
+          ends[field] = i;
+          field++;
+          starts[field] = i + 1;
+        } else {
+          plain = false; // more fields than the header: the general path says so
+        }
+      } else if (b < SPACE || b === DEL) {
+        plain = false;
+      } else if (b === QUOTE) {
+        this.sawQuote = true;
+        return false;
+      }
+    }
+    ends[field] = end;
+    return plain && field + 1 === this.fieldCount;
   }
 
   /** An optional cell is plain: absent, empty, or printable ASCII at both ends (so trim() leaves it whole). */
