@@ -20,6 +20,7 @@ import {
   type IdSource,
   pgDate,
   randomIds,
+  TUPLE_FIXED_BYTES,
   uuidBytes,
 } from "../../src/modules/roll/roll-copy.js";
 import { FastRowEncoder, RollInput } from "../../src/modules/roll/roll-fast-path.js";
@@ -376,6 +377,30 @@ describe("binary COPY values", () => {
     expect(pgDate(2027, 3, 14)).toBe(9934);
     expect(daysFromCivil(1970, 1, 1)).toBe(0);
     expect(pgDate(1900, 3, 1) - pgDate(1900, 2, 28)).toBe(1);
+  });
+
+  it("hands out chunks that later writes never touch, whether the buffer goes on or is replaced", () => {
+    // The same tuples written into a buffer taken from every 300 bytes (going on in it while 1,000 bytes are
+    // left, growing when one tuple does not fit) and into one never taken from until the end.
+    const write = (out: BinaryCopyBuffer, i: number) => {
+      const text = Buffer.from("x".repeat(i % 97 === 0 ? 5000 : i % 40));
+      out.ensure(TUPLE_FIXED_BYTES + text.length);
+      out.beginTuple(i);
+      out.bytes(text, 0, text.length);
+      out.null();
+    };
+    const chunked = new BinaryCopyBuffer(4096, countingIds(), 1000);
+    const taken: Buffer[] = [];
+    const whole = new BinaryCopyBuffer(1 << 20, countingIds());
+    for (let i = 0; i < 2000; i++) {
+      write(chunked, i);
+      write(whole, i);
+      if (chunked.pending >= 300) taken.push(chunked.take());
+    }
+    taken.push(chunked.take());
+    expect(chunked.pending).toBe(0);
+    expect(taken.length).toBeGreaterThan(100);
+    expect(Buffer.concat(taken).equals(whole.take())).toBe(true);
   });
 
   it("makes random version-4 ids", () => {

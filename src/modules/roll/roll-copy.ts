@@ -60,11 +60,18 @@ export function uuidBytes(uuid: string): Buffer {
 export type IdSource = (out: Buffer, at: number) => void;
 
 const ID_BATCH = 4096;
+/** Ids served from the first batch before the first refill. */
+const FIRST_BATCH = 32;
 
 /** Random version-4 uuids (RFC 9562), like gen_random_uuid(): 122 bits from the CSPRNG, drawn in batches. */
 export function randomIds(): IdSource {
   const pool = Buffer.allocUnsafe(16 * ID_BATCH);
-  let next = ID_BATCH;
+  randomFillSync(pool);
+  // The first refill comes after FIRST_BATCH ids, not ID_BATCH: V8 then sees the refill's call while it still
+  // collects type feedback, before it optimises this function (one call per row). A first refill only at id
+  // 4097 found the optimised code without feedback for that call, and V8 threw it away (--trace-deopt:
+  // "Insufficient type feedback for call").
+  let next = ID_BATCH - FIRST_BATCH;
   return (out, at) => {
     if (next === ID_BATCH) {
       randomFillSync(pool);
@@ -85,10 +92,14 @@ export function randomIds(): IdSource {
 export class BinaryCopyBuffer {
   buf: Buffer;
   used = 0;
+  /** Where the bytes not yet taken begin. */
+  private start = 0;
 
   constructor(
     private readonly size: number,
     readonly nextId: IdSource = randomIds(),
+    /** take() goes on writing in the same buffer while it has this much room left (by default, never). */
+    private readonly reserve: number = size,
   ) {
     this.buf = Buffer.allocUnsafe(size);
     this.buf.set(SIGNATURE, 0);
@@ -105,11 +116,22 @@ export class BinaryCopyBuffer {
     this.buf = bigger;
   }
 
-  /** The bytes written so far, and a fresh buffer for what follows (the taken bytes stay COPY's). */
+  /** Bytes written since the last take(). */
+  get pending(): number {
+    return this.used - this.start;
+  }
+
+  /**
+   * The bytes written since the last take(); they stay COPY's, as nothing is written over them again. What
+   * follows is written after them while the buffer has `reserve` bytes of room left, else in a fresh buffer.
+   */
   take(): Buffer {
-    const chunk = this.buf.subarray(0, this.used);
-    this.buf = Buffer.allocUnsafe(this.size);
-    this.used = 0;
+    const chunk = this.buf.subarray(this.start, this.used);
+    if (this.buf.length - this.used < this.reserve) {
+      this.buf = Buffer.allocUnsafe(this.size);
+      this.used = 0;
+    }
+    this.start = this.used;
     return chunk;
   }
 
