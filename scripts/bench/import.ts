@@ -66,6 +66,8 @@ async function childCopy(url: string, file: string): Promise<void> {
 
 async function childImport(url: string, file: string, electionId: string): Promise<void> {
   const { db, pool } = createDatabase(url, 4);
+  // Connected before the clock starts, as the ceiling's client is (and as a running service's pool is).
+  await pool.query("SELECT 1");
   const started = performance.now();
   const result = await importRoll(
     db,
