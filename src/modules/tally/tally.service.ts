@@ -316,6 +316,12 @@ async function tallyWith(
       listLogKeys(db),
     ]);
     session.total = head?.tree_size ?? 0;
+    // Read while the log is verified rather than after it: the election is closed, so none of it changes.
+    const stored = reconciliationRows(db, electionId);
+    const electionRow = getElection(db, electionId);
+    // Awaited below; a failure meanwhile must not surface as an unhandled rejection.
+    stored.catch(() => undefined);
+    electionRow.catch(() => undefined);
     const report: VerificationReport = await verifyElectionLog({
       electionId,
       origin: logOrigin(keyring, electionId),
@@ -340,8 +346,8 @@ async function tallyWith(
     // Shut down as soon as the log is verified, while the rest goes on (runTally waits for it at the end).
     void threads.close().catch(() => undefined);
     const counts = report.counts as ElectionCounts;
-    const reconciliation = await reconcile(db, electionId, counts);
-    const election = await getElection(db, electionId);
+    const reconciliation = reconcile(await stored, counts);
+    const election = await electionRow;
     const decision = decideWinner(
       counts,
       {
@@ -432,19 +438,22 @@ export interface Reconciliation {
   discrepancies: string[];
 }
 
-/** SPEC §8's equalities, per TPS; every inequality is reported, never hidden. */
-export async function reconcile(db: Db, electionId: string, counts: ElectionCounts): Promise<Reconciliation> {
-  const rows = await sql<{
-    tps_id: string;
-    code: string;
-    registered: number;
-    dpk: number;
-    checked_in: number;
-    tokens_issued: number;
-    tokens_redeemed: number;
-    tokens_voided: number;
-    tokens_expired: number;
-  }>`
+/** What the reconciliation compares the counts with, per TPS: the roll, check-ins and tokens as stored. */
+export type ReconciliationRow = {
+  tps_id: string;
+  code: string;
+  registered: number;
+  dpk: number;
+  checked_in: number;
+  tokens_issued: number;
+  tokens_redeemed: number;
+  tokens_voided: number;
+  tokens_expired: number;
+};
+
+/** The stored side of the reconciliation (a closed election's: none of it changes after the polls close). */
+export async function reconciliationRows(db: Db, electionId: string): Promise<ReconciliationRow[]> {
+  const rows = await sql<ReconciliationRow>`
     SELECT t.id AS tps_id, t.code,
       (SELECT count(*)::int FROM voters v WHERE v.election_id = t.election_id AND v.tps_id = t.id AND v.origin = 'dpt') AS registered,
       (SELECT count(*)::int FROM voters v WHERE v.election_id = t.election_id AND v.tps_id = t.id AND v.origin = 'dpk') AS dpk,
@@ -454,8 +463,13 @@ export async function reconcile(db: Db, electionId: string, counts: ElectionCoun
       (SELECT count(*)::int FROM ballot_tokens b WHERE b.election_id = t.election_id AND b.tps_id = t.id AND b.state = 'voided') AS tokens_voided,
       (SELECT count(*)::int FROM ballot_tokens b WHERE b.election_id = t.election_id AND b.tps_id = t.id AND b.state = 'issued') AS tokens_expired
     FROM tps t WHERE t.election_id = ${electionId} ORDER BY t.code`.execute(db);
+  return rows.rows;
+}
+
+/** SPEC §8's equalities, per TPS; every inequality is reported, never hidden. */
+export function reconcile(rows: readonly ReconciliationRow[], counts: ElectionCounts): Reconciliation {
   const discrepancies: string[] = [];
-  const per_tps = rows.rows.map((r) => {
+  const per_tps = rows.map((r) => {
     const ballots = counts.perTps[r.tps_id]?.ballots ?? 0;
     const at = `TPS ${r.code}`;
     if (r.registered + r.dpk < r.checked_in)
