@@ -4,11 +4,11 @@
 // entries on a connection of its own, the checkpoints page by page) through the verifier (src/verify), which
 // checks every §9 rule and, in a pool of worker threads across every core, verifies every signature and opens
 // every ballot, then counts them. The pool's threads are started when an election's first share arrives, so that
-// their start-up (a few hundred milliseconds: a thread and libsodium per core) happens while the other holders
-// are still submitting, not after the last share; a pool nobody uses is shut down after POOL_IDLE_MS. The key and
-// the shares are wiped and the pool is shut down when the tally ends. The
-// counts, the verification summary and the reconciliation are stored; the election becomes `tallied`. Progress
-// (entries checked of the log's size) is visible at GET /elections/{id}/tally while it runs.
+// their start-up (a few hundred milliseconds: a thread and libsodium per core) and a warm-up of the tally's code
+// on them (warm-up.ts) happen while the other holders are still submitting, not after the last share; a pool
+// nobody uses is shut down after POOL_IDLE_MS. The key and the shares are wiped and the pool is shut down when the
+// tally ends. The counts, the verification summary and the reconciliation are stored; the election becomes
+// `tallied`. Progress (entries checked of the log's size) is visible at GET /elections/{id}/tally while it runs.
 //
 // Because shares are held in memory, all holders of one election must reach the same instance (route the tally
 // to one instance when several serve the API); a restart loses submitted shares, and holders submit again.
