@@ -400,18 +400,19 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
   let batch = newBatch();
   // The first batches are small and double up to batchSize, so that every crypto thread has work within a few
   // milliseconds of the first page instead of waiting for a full batch read by still-cold code.
-  let fill = Math.min(batchSize, FIRST_BATCH_SIZE);
-  let entriesRead = 0;
+  const firstFill = Math.min(batchSize, FIRST_BATCH_SIZE);
+  let fill = firstFill;
   /**
    * The size of the next batch: doubling from the first up to batchSize, and near the expected end of the log
    * no more than an even share of what is left among the batches in flight, so the threads do not finish one
    * whole batch apart (one idle while the other works through the last full batch).
    */
   const nextFill = (): number => {
+    // Every entry read is in the tree, so its size is what has been read.
     const grown = Math.min(batchSize, fill * 2);
-    if (expected <= entriesRead) return grown;
-    const share = Math.ceil((expected - entriesRead) / batchesInFlight);
-    return Math.max(Math.min(batchSize, FIRST_BATCH_SIZE), Math.min(grown, share));
+    if (expected <= tree.size) return grown;
+    const share = Math.ceil((expected - tree.size) / batchesInFlight);
+    return Math.max(firstFill, Math.min(grown, share));
   };
   /** Takes the checkpoints up to the tree's current size (and malformed ones read on the way) into `batch`. */
   const takeCheckpoints = async (root: () => Uint8Array): Promise<PendingCheckpoints | null> => {
@@ -482,7 +483,6 @@ export async function verifyElectionLog(input: VerifierInput): Promise<Verificat
         if (feed.due(tree.size)) pending.checkpoints = await takeCheckpoints(() => tree.root());
 
         batch.entries.push(pending);
-        entriesRead++;
         if (batch.entries.length >= fill) {
           const full = batch;
           batch = newBatch();

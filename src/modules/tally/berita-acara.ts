@@ -5,6 +5,7 @@
 // result's signature (so that a printed copy can be checked against the bulletin board), the approvals, and
 // signature lines. Every value is escaped; nothing personal is on it (names of candidates and of the committee
 // members who approved are public by their office).
+import type { Reconciliation } from "./tally.service.js";
 import type { Decision } from "./winner.js";
 
 export interface BeritaAcaraInput {
@@ -31,20 +32,7 @@ export interface BeritaAcaraInput {
       { perCandidate: Record<string, number>; blank: number; invalid: number; ballots: number }
     >;
   };
-  reconciliation: {
-    per_tps: Array<{
-      tps_id: string;
-      registered: number;
-      dpk: number;
-      checked_in: number;
-      tokens_issued: number;
-      tokens_redeemed: number;
-      tokens_voided: number;
-      tokens_expired: number;
-      ballots: number;
-    }>;
-    discrepancies: string[];
-  };
+  reconciliation: Reconciliation;
   decision: Decision;
   verification: { ok: boolean; tree_size: number; root_hash: string; checkpoints_checked?: number };
   serviceSignature: string;

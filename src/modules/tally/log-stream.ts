@@ -30,11 +30,9 @@ export async function* copyLogEntries(
     const stream = client.query(copyTo(query));
     let finished = false;
     try {
-      for await (const rows of copyRows(stream as AsyncIterable<Buffer>, () => {
-        finished = true;
-      })) {
-        yield rows;
-      }
+      for await (const rows of copyRows(stream as AsyncIterable<Buffer>)) yield rows;
+      // copyRows ends normally only after the stream's trailer.
+      finished = true;
     } catch (error) {
       failed = true;
       throw error;
@@ -52,19 +50,15 @@ export async function* copyLogEntries(
 
 /**
  * The rows of a binary COPY of (int8 seq, bytea leaf) as its chunks arrive, in pages (the rows each chunk
- * completes). `onTrailer` is called once the stream's trailer has been read; a stream that ends before it throws.
+ * completes). A stream that ends before its trailer throws.
  */
-export async function* copyRows(
-  chunks: AsyncIterable<Buffer>,
-  onTrailer: () => void = () => {},
-): AsyncGenerator<LogEntry[]> {
+export async function* copyRows(chunks: AsyncIterable<Buffer>): AsyncGenerator<LogEntry[]> {
   const reader = new BinaryCopyReader();
   for await (const chunk of chunks) {
     const rows = reader.push(chunk);
     if (rows.length > 0) yield rows;
   }
   if (!reader.finished) throw new Error("the COPY stream of the log ended before its trailer");
-  onTrailer();
 }
 
 /**

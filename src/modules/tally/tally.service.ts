@@ -423,21 +423,6 @@ async function tallyWith(
   }
 }
 
-export interface Reconciliation {
-  per_tps: Array<{
-    tps_id: string;
-    registered: number;
-    dpk: number;
-    checked_in: number;
-    tokens_issued: number;
-    tokens_redeemed: number;
-    tokens_voided: number;
-    tokens_expired: number;
-    ballots: number;
-  }>;
-  discrepancies: string[];
-}
-
 /** What the reconciliation compares the counts with, per TPS: the roll, check-ins and tokens as stored. */
 export type ReconciliationRow = {
   tps_id: string;
@@ -450,6 +435,12 @@ export type ReconciliationRow = {
   tokens_voided: number;
   tokens_expired: number;
 };
+
+/** Per TPS, the stored side and the ballots the log holds for it; every inequality between them listed. */
+export interface Reconciliation {
+  per_tps: Array<Omit<ReconciliationRow, "code"> & { ballots: number }>;
+  discrepancies: string[];
+}
 
 /** The stored side of the reconciliation (a closed election's: none of it changes after the polls close). */
 export async function reconciliationRows(db: Db, electionId: string): Promise<ReconciliationRow[]> {
